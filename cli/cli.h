@@ -1,0 +1,25 @@
+/*
+ * cli: the `drp` command.  cli/drp.c parses the command and the common
+ * options, reads the message from stdin (never to disk) and hands it to
+ * the per-network handlers in cli/net_<name>.c, which parse their own
+ * options (getopt_long over argc/argv, argv[0] is the command) and print.
+ * Exit codes: check 0 listed / 1 not listed / 2 error; digest refusal 3.
+ */
+#ifndef DRP_CLI_H
+#define DRP_CLI_H
+
+#include "buf.h"
+#include "config.h"
+
+int drp_cli_pyzor(const char *cmd, int argc, char **argv, struct drp_slice msg,
+		  struct drp_config *cfg);
+int drp_cli_razor(const char *cmd, int argc, char **argv, struct drp_slice msg,
+		  struct drp_config *cfg);
+int drp_cli_dcc(const char *cmd, int argc, char **argv, struct drp_slice msg,
+		struct drp_config *cfg);
+
+/* Read all of stdin into b, at most max bytes; -1 with errno on failure
+ * (EFBIG when larger than max). */
+int drp_cli_read_stdin(struct drp_buf *b, size_t max);
+
+#endif
