@@ -18,6 +18,11 @@ int drp_cli_razor(const char *cmd, int argc, char **argv, struct drp_slice msg,
 int drp_cli_dcc(const char *cmd, int argc, char **argv, struct drp_slice msg,
 		struct drp_config *cfg);
 
+/* The fingerprint half of razor and dcc lives apart from the client half
+ * (net_<name>_digest.c) because different people own the two. */
+int drp_cli_razor_digest(int argc, char **argv, struct drp_slice msg, struct drp_config *cfg);
+int drp_cli_dcc_digest(int argc, char **argv, struct drp_slice msg, struct drp_config *cfg);
+
 /* Read all of stdin into b, at most max bytes; -1 with errno on failure
  * (EFBIG when larger than max). */
 int drp_cli_read_stdin(struct drp_buf *b, size_t max);
