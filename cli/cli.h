@@ -18,6 +18,10 @@ int drp_cli_razor(const char *cmd, int argc, char **argv, struct drp_slice msg,
 int drp_cli_dcc(const char *cmd, int argc, char **argv, struct drp_slice msg,
 		struct drp_config *cfg);
 
+/* All three networks through core/fanout (cli/net_all.c). */
+int drp_cli_all(const char *cmd, int argc, char **argv, struct drp_slice msg,
+		struct drp_config *cfg);
+
 /* The fingerprint half of razor and dcc lives apart from the client half
  * (net_<name>_digest.c) because different people own the two. */
 int drp_cli_razor_digest(int argc, char **argv, struct drp_slice msg, struct drp_config *cfg);

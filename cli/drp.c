@@ -99,10 +99,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "drp: reading message from stdin: %s\n", strerror(errno));
 		return 2;
 	}
-	if (network == NULL) {
-		fprintf(stderr, "drp: %s without --network is not available in this build\n", cmd);
-		rc = 2;
-	} else if (!strcmp(network, "pyzor"))
+	if (network == NULL)
+		rc = drp_cli_all(cmd, j, rest, DRP_SLICE(msg.p, msg.len), cfg);
+	else if (!strcmp(network, "pyzor"))
 		rc = drp_cli_pyzor(cmd, j, rest, DRP_SLICE(msg.p, msg.len), cfg);
 	else if (!strcmp(network, "razor"))
 		rc = drp_cli_razor(cmd, j, rest, DRP_SLICE(msg.p, msg.len), cfg);
