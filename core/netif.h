@@ -56,6 +56,13 @@ struct drp_net_ops {
 	void (*result_json)(const void *res, enum drp_op op, struct json_object *obj);
 	/* 1 when the result lists the message as spam (CLI exit code, metrics). */
 	int (*listed)(const void *res);
+
+	/* Optional (NULL when unsupported): reachability of every configured
+	 * server, for `drp ping`.  Appends one object per server to the json
+	 * array `out`: {"server":"host:port","ok":bool,"rtt_ms":N,"error":".."}.
+	 * Same start/finish discipline as above. */
+	void *(*ping_start)(struct drp_loop *loop, void *ctx, struct json_object *out);
+	void (*ping_finish)(void *req);
 };
 
 extern const struct drp_net_ops drp_pyzor_ops;
