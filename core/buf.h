@@ -33,8 +33,7 @@ int drp_buf_reserve(struct drp_buf *b, size_t extra);
 int drp_buf_append(struct drp_buf *b, const void *p, size_t n);
 int drp_buf_putc(struct drp_buf *b, uint8_t c);
 /* printf-style append of non-mail text; -1 on error. */
-int drp_buf_printf(struct drp_buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int drp_buf_printf(struct drp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* NUL-terminate without changing len (room is always kept). */
 const char *drp_buf_cstr(struct drp_buf *b);
 

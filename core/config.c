@@ -110,7 +110,7 @@ static char *trim(char *s)
 }
 
 int drp_config_load_file(struct drp_config *c, const char *path, int optional, char *err,
-			 size_t errlen)
+                         size_t errlen)
 {
 	FILE *f = fopen(path, "re");
 	char *line = NULL;
@@ -140,7 +140,8 @@ int drp_config_load_file(struct drp_config *c, const char *path, int optional, c
 		v = trim(eq + 1);
 		k = trim(k);
 		for (p = k; *p; p++) {
-			if (!(islower((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '_')) {
+			if (!(islower((unsigned char)*p) || isdigit((unsigned char)*p) ||
+			      *p == '_')) {
 				snprintf(err, errlen, "%s:%d: bad key '%s'", path, lineno, k);
 				rc = -1;
 				break;
@@ -275,7 +276,7 @@ const char *drp_config_source(const struct drp_config *c, const char *key)
 }
 
 int drp_config_long(const struct drp_config *c, const char *key, long def, long *out, char *err,
-		    size_t errlen)
+                    size_t errlen)
 {
 	const char *v = drp_config_get(c, key);
 	char *end;
@@ -296,7 +297,7 @@ int drp_config_long(const struct drp_config *c, const char *key, long def, long 
 }
 
 int drp_config_bool(const struct drp_config *c, const char *key, int def, int *out, char *err,
-		    size_t errlen)
+                    size_t errlen)
 {
 	const char *v = drp_config_get(c, key);
 
@@ -319,7 +320,7 @@ int drp_config_bool(const struct drp_config *c, const char *key, int def, int *o
 }
 
 int drp_config_ms(const struct drp_config *c, const char *key, long def_ms, long *out, char *err,
-		  size_t errlen)
+                  size_t errlen)
 {
 	const char *v = drp_config_get(c, key);
 	char *end;

@@ -27,7 +27,7 @@ void drp_config_free(struct drp_config *c);
 /* Load a key=value file.  A missing file is not an error when `optional`.
  * On error returns -1 and writes "path:line: reason" into err. */
 int drp_config_load_file(struct drp_config *c, const char *path, int optional, char *err,
-			 size_t errlen);
+                         size_t errlen);
 /* Highest-precedence override (command-line flags). */
 int drp_config_set_flag(struct drp_config *c, const char *key, const char *value);
 /* Lowest-precedence default. */
@@ -39,12 +39,12 @@ const char *drp_config_get(const struct drp_config *c, const char *key);
 const char *drp_config_source(const struct drp_config *c, const char *key);
 /* Parsed helpers; return 0 and set *out, or -1 naming the key in err. */
 int drp_config_long(const struct drp_config *c, const char *key, long def, long *out, char *err,
-		    size_t errlen);
+                    size_t errlen);
 int drp_config_bool(const struct drp_config *c, const char *key, int def, int *out, char *err,
-		    size_t errlen);
+                    size_t errlen);
 /* Seconds with optional fraction or "ms" suffix ("5", "2.5", "800ms"), as ms. */
 int drp_config_ms(const struct drp_config *c, const char *key, long def_ms, long *out, char *err,
-		  size_t errlen);
+                  size_t errlen);
 
 /* Environment variable name for a key (see above) into out. */
 void drp_config_env_name(const char *key, char *out, size_t outlen);

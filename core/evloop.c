@@ -235,8 +235,9 @@ int drp_loop_run(struct drp_loop *l, uint64_t deadline_ms)
 		}
 		for (i = 0; i < l->nw; i++) {
 			l->pfd[nfd].fd = l->w[i].fd;
-			l->pfd[nfd].events = (short)(((l->w[i].events & DRP_EV_READ) ? POLLIN : 0) |
-						     ((l->w[i].events & DRP_EV_WRITE) ? POLLOUT : 0));
+			l->pfd[nfd].events =
+			    (short)(((l->w[i].events & DRP_EV_READ) ? POLLIN : 0) |
+			            ((l->w[i].events & DRP_EV_WRITE) ? POLLOUT : 0));
 			l->pfd[nfd].revents = 0;
 			nfd++;
 		}
@@ -265,7 +266,8 @@ int drp_loop_run(struct drp_loop *l, uint64_t deadline_ms)
 			if (re & POLLOUT)
 				ev |= DRP_EV_WRITE;
 			if (re & (POLLERR | POLLHUP | POLLNVAL))
-				ev |= DRP_EV_ERROR | (w->events & DRP_EV_READ) | (w->events & DRP_EV_WRITE);
+				ev |= DRP_EV_ERROR | (w->events & DRP_EV_READ) |
+				      (w->events & DRP_EV_WRITE);
 			ev &= w->events | DRP_EV_ERROR;
 			if (ev == 0)
 				continue;

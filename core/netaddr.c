@@ -28,7 +28,7 @@ static int parse_port(const char *s, size_t n, unsigned short *port)
 }
 
 int drp_hostport_parse(const char *s, size_t n, unsigned short default_port,
-		       struct drp_hostport *out)
+                       struct drp_hostport *out)
 {
 	const char *host = s, *colon;
 	size_t hlen = n;
@@ -70,8 +70,8 @@ int drp_hostport_parse(const char *s, size_t n, unsigned short default_port,
 	return 0;
 }
 
-int drp_hostport_list(const char *s, unsigned short default_port, struct drp_hostport *out,
-		      int max, char *err, size_t errlen)
+int drp_hostport_list(const char *s, unsigned short default_port, struct drp_hostport *out, int max,
+                      char *err, size_t errlen)
 {
 	int count = 0;
 
@@ -88,7 +88,8 @@ int drp_hostport_list(const char *s, unsigned short default_port, struct drp_hos
 			return -1;
 		}
 		if (drp_hostport_parse(s, n, default_port, &out[count]) < 0) {
-			snprintf(err, errlen, "bad server address '%.*s'", (int)(n > 200 ? 200 : n), s);
+			snprintf(err, errlen, "bad server address '%.*s'", (int)(n > 200 ? 200 : n),
+			         s);
 			return -1;
 		}
 		count++;
@@ -98,7 +99,7 @@ int drp_hostport_list(const char *s, unsigned short default_port, struct drp_hos
 }
 
 int drp_resolve(const struct drp_hostport *hp, int socktype, struct drp_addr *out, int max,
-		char *err, size_t errlen)
+                char *err, size_t errlen)
 {
 	struct addrinfo hints, *res, *ai;
 	char port[8];

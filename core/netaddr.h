@@ -26,13 +26,13 @@ struct drp_addr {
 
 /* Parse one "host[:port]" token; default_port when absent. 0 or -1. */
 int drp_hostport_parse(const char *s, size_t n, unsigned short default_port,
-		       struct drp_hostport *out);
+                       struct drp_hostport *out);
 /* Parse a list; returns count (<= max) or -1 naming the bad token in err. */
-int drp_hostport_list(const char *s, unsigned short default_port, struct drp_hostport *out,
-		      int max, char *err, size_t errlen);
+int drp_hostport_list(const char *s, unsigned short default_port, struct drp_hostport *out, int max,
+                      char *err, size_t errlen);
 /* Resolve to at most max addresses (UDP or TCP per socktype); count or -1. */
 int drp_resolve(const struct drp_hostport *hp, int socktype, struct drp_addr *out, int max,
-		char *err, size_t errlen);
+                char *err, size_t errlen);
 /* Loopback / numeric test: 1 when the host is a numeric address. */
 int drp_host_is_numeric(const char *host);
 /* Same address and port. */

@@ -32,7 +32,7 @@ struct drp_net_result {
 };
 
 struct drp_net_ops {
-	const char *name; /* "pyzor", "razor", "dcc" */
+	const char *name;   /* "pyzor", "razor", "dcc" */
 	size_t result_size; /* sizeof the network's result, starts with drp_net_result */
 
 	/* Build the long-lived context; a network switched off in config gets
@@ -46,7 +46,7 @@ struct drp_net_ops {
 	 * the caller) is filled as the conversation ends.  Returns the request
 	 * handle, or NULL when it finished at once (res->status final). */
 	void *(*start)(struct drp_loop *loop, void *ctx, enum drp_op op, const uint8_t *msg,
-		       size_t len, const struct drp_envelope *env, void *res);
+	               size_t len, const struct drp_envelope *env, void *res);
 	/* After drp_loop_run(): anything unfinished becomes DRP_ST_TIMEOUT,
 	 * sockets are closed, the handle freed.  Safe on a finished handle. */
 	void (*finish)(void *req);
