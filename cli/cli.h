@@ -12,15 +12,15 @@
 #include "config.h"
 
 int drp_cli_pyzor(const char *cmd, int argc, char **argv, struct drp_slice msg,
-		  struct drp_config *cfg);
+                  struct drp_config *cfg);
 int drp_cli_razor(const char *cmd, int argc, char **argv, struct drp_slice msg,
-		  struct drp_config *cfg);
+                  struct drp_config *cfg);
 int drp_cli_dcc(const char *cmd, int argc, char **argv, struct drp_slice msg,
-		struct drp_config *cfg);
+                struct drp_config *cfg);
 
 /* All three networks through core/fanout (cli/net_all.c). */
 int drp_cli_all(const char *cmd, int argc, char **argv, struct drp_slice msg,
-		struct drp_config *cfg);
+                struct drp_config *cfg);
 
 /* The fingerprint half of razor and dcc lives apart from the client half
  * (net_<name>_digest.c) because different people own the two. */
