@@ -50,6 +50,8 @@ FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 BINS := $(if $(CLI_SRC),$(BUILD)/drp) $(if $(FCGI_SRC),$(BUILD)/drp-fcgi) \
 	$(if $(REG_SRC),$(BUILD)/drp-register)
 
+.SECONDARY:
+
 .PHONY: all check unit conformance asan valgrind fuzz fuzz-build bench deps run install clean \
 	format format-check tests-bin
 
