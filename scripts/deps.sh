@@ -5,7 +5,7 @@ set -eu
 PKGS="build-essential pkg-config clang libclang-rt-14-dev valgrind clang-format bc
 libfcgi-dev libssl-dev libhiredis-dev libmemcached-dev libjson-c-dev check
 spawn-fcgi nginx redis-server memcached pyzor razor python3 perl
-wrk hyperfine lua-check rspamd groff-base mandoc"
+wrk hyperfine lua-check rspamd groff-base mandoc python3-gdbm"
 missing=()
 for p in $PKGS; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
