@@ -1,14 +1,164 @@
-/* net_dcc: `drp check|report|revoke --network dcc`; digest is in net_dcc_digest.c. */
+/*
+ * net_dcc: `drp check|report|revoke --network dcc`: one message through
+ * drp_dcc_ops on its own drp_loop with the backend_timeout budget.  The
+ * digest command lives in net_dcc_digest.c.
+ */
+#include <getopt.h>
+#include <json-c/json.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "dcc_client.h"
+#include "envelope.h"
+#include "evloop.h"
+#include "netif.h"
+
+static void usage(FILE *f, const char *cmd)
+{
+	fprintf(f,
+	        "usage: drp %s --network dcc [--client-ip ADDR] [--env-from ADDR]\n"
+	        "       [--env-to ADDR]... [--helo NAME] [--ip-from-received] < message\n",
+	        cmd);
+}
+
+/* Envelope options shared with `drp digest --network dcc`. */
+static int parse_env(int argc, char **argv, struct drp_envelope *env)
+{
+	static const struct option opts[] = {
+	    {"client-ip", required_argument, NULL, 'a'},
+	    {"env-from", required_argument, NULL, 'f'},
+	    {"env-to", required_argument, NULL, 't'},
+	    {"helo", required_argument, NULL, 'H'},
+	    {"ip-from-received", no_argument, NULL, 'R'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	int c;
+
+	memset(env, 0, sizeof(*env));
+	optind = 1;
+	opterr = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'a':
+			env->client_ip = optarg;
+			break;
+		case 'f':
+			env->env_from = optarg;
+			break;
+		case 't':
+			if (env->n_rcpt >= DRP_ENV_MAX_RCPT) {
+				fprintf(stderr, "drp: at most %d --env-to\n", DRP_ENV_MAX_RCPT);
+				return -1;
+			}
+			env->env_rcpt[env->n_rcpt++] = optarg;
+			break;
+		case 'H':
+			env->helo = optarg;
+			break;
+		case 'R':
+			env->ip_from_received = 1;
+			break;
+		case 'h':
+			usage(stdout, argv[0]);
+			return 1;
+		default:
+			usage(stderr, argv[0]);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "drp: unexpected argument '%s'\n", argv[optind]);
+		return -1;
+	}
+	if (env->client_ip != NULL && env->ip_from_received) {
+		fprintf(stderr, "drp: --client-ip and --ip-from-received exclude each other\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int run(enum drp_op op, struct drp_slice msg, struct drp_config *cfg,
+               const struct drp_envelope *env)
+{
+	const struct drp_net_ops *ops = &drp_dcc_ops;
+	struct json_object *top, *o;
+	struct drp_loop *loop = NULL;
+	void *ctx = NULL, *req, *res = NULL;
+	char err[256] = "";
+	long budget;
+	int rc = 2;
+
+	if (drp_config_ms(cfg, "backend_timeout", 5000, &budget, err, sizeof(err)) < 0 ||
+	    ops->ctx_new(cfg, &ctx, err, sizeof(err)) < 0) {
+		fprintf(stderr, "drp: dcc: %s\n", err);
+		return 2;
+	}
+	if (op == DRP_OP_REVOKE) {
+		/* DCC counts reports and never forgets one: nothing to undo */
+		printf("{\"dcc\":null}\n");
+		fprintf(stderr, "drp: revoke --network dcc: DCC has no un-report\n");
+		ops->ctx_free(ctx);
+		return 0;
+	}
+	if (!ops->enabled(ctx)) {
+		fprintf(stderr, "drp: dcc is disabled (dcc_enable)\n");
+		ops->ctx_free(ctx);
+		return 2;
+	}
+	loop = drp_loop_new();
+	res = calloc(1, ops->result_size);
+	if (loop == NULL || res == NULL) {
+		fprintf(stderr, "drp: out of memory\n");
+		goto out;
+	}
+	req = ops->start(loop, ctx, op, msg.p, msg.len, env, res);
+	if (req != NULL) {
+		drp_loop_run(loop, drp_now_ms() + (uint64_t)budget);
+		ops->finish(req);
+	}
+	top = json_object_new_object();
+	o = json_object_new_object();
+	ops->result_json(res, op, o);
+	json_object_object_add(top, "dcc", o);
+	printf("%s\n", json_object_to_json_string_ext(top, JSON_C_TO_STRING_PLAIN));
+	json_object_put(top);
+	if (((struct drp_net_result *)res)->status != DRP_ST_OK)
+		rc = 2;
+	else if (op == DRP_OP_CHECK)
+		rc = ops->listed(res) ? 0 : 1;
+	else
+		rc = 0;
+out:
+	free(res);
+	drp_loop_free(loop);
+	ops->ctx_free(ctx);
+	return rc;
+}
 
 int drp_cli_dcc(const char *cmd, int argc, char **argv, struct drp_slice msg,
-	       struct drp_config *cfg)
+                struct drp_config *cfg)
 {
+	struct drp_envelope env;
+	enum drp_op op;
+	int prc;
+
 	if (strcmp(cmd, "digest") == 0)
 		return drp_cli_dcc_digest(argc, argv, msg, cfg);
-	fprintf(stderr, "drp: %s --network dcc: not available in this build\n", cmd);
-	return 2;
+	if (strcmp(cmd, "check") == 0)
+		op = DRP_OP_CHECK;
+	else if (strcmp(cmd, "report") == 0)
+		op = DRP_OP_REPORT;
+	else if (strcmp(cmd, "revoke") == 0)
+		op = DRP_OP_REVOKE;
+	else {
+		fprintf(stderr, "drp: %s --network dcc: unknown command\n", cmd);
+		return 2;
+	}
+	prc = parse_env(argc, argv, &env);
+	if (prc != 0)
+		return prc > 0 ? 0 : 2;
+	return run(op, msg, cfg, &env);
 }

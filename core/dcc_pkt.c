@@ -193,6 +193,15 @@ void drp_dcc_set_t(uint8_t *pkt, size_t len, uint32_t t, const struct drp_dcc_cr
 	drp_dcc_sign(pkt, len, cr);
 }
 
+uint32_t drp_dcc_host_num(long hostid, const char *hostname)
+{
+	uint32_t h = (uint32_t)hostid;
+
+	for (size_t i = 0; hostname != NULL && hostname[i] != 0; i++)
+		h += (uint32_t)((int32_t)(signed char)hostname[i] * (int32_t)i);
+	return h != 0 ? h : 1;
+}
+
 int drp_dcc_read_opnums(const uint8_t *p, size_t len, struct drp_dcc_opnums *out)
 {
 	if (len < DRP_DCC_HDR_LEN)

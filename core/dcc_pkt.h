@@ -137,6 +137,12 @@ int drp_dcc_decode(const uint8_t *p, size_t len, struct drp_dcc_answer *out, cha
 /* 1 when the answer belongs to the request: same h, p, r. */
 int drp_dcc_matches(const struct drp_dcc_answer *a, const struct drp_dcc_opnums *req);
 
+/*
+ * The "host" op_nums word as the reference computes it: gethostid() plus
+ * each byte of the host name (as a signed char) times its index; never 0.
+ */
+uint32_t drp_dcc_host_num(long hostid, const char *hostname);
+
 /* Parse the header of a request datagram we built (tests, the test server). */
 int drp_dcc_read_opnums(const uint8_t *p, size_t len, struct drp_dcc_opnums *out);
 
