@@ -69,7 +69,7 @@ struct drp_cache_opts {
 	void *clock_arg;
 };
 
-/* Defaults: embedded, ttl 300 s, 20000 entries, 16 MiB, timeouts 20 ms. */
+/* Defaults: embedded, ttl 300 s, 16384 entries, 8 MiB, timeouts 20 ms. */
 void drp_cache_opts_default(struct drp_cache_opts *o);
 /* Defaults overridden by config keys cache, cache_ttl, cache_entries,
  * cache_bytes, cache_path, cache_connect_timeout, cache_timeout,
@@ -149,7 +149,7 @@ struct drp_cache_stats {
 	uint64_t hits, misses, coalesced;
 	uint64_t stores, store_skipped; /* skipped: not cacheable / invalidated */
 	uint64_t invalidations, evictions, expired;
-	uint64_t takeovers, wait_timeouts, lock_recoveries;
+	uint64_t takeovers, wait_timeouts, lock_recoveries, lock_timeouts;
 	uint64_t backend_errors;  /* remote operations that failed */
 	uint64_t backend_skipped; /* requests uncached because of backoff */
 	uint64_t entries, bytes;  /* embedded occupancy */
@@ -159,6 +159,11 @@ struct drp_cache_stats {
 	char last_error[128]; /* this process's last backend error */
 };
 void drp_cache_stats(struct drp_cache *c, struct drp_cache_stats *st);
+
+/* The shared region under the cache (NULL when off), for tests and
+ * diagnostics. */
+struct drp_shm;
+struct drp_shm *drp_cache_region(struct drp_cache *c);
 
 /* Lowercase hex of a key (65 bytes with NUL), for tools and logs. */
 void drp_cache_key_hex(const uint8_t key[DRP_CACHE_KEY_LEN], char out[65]);
