@@ -19,8 +19,8 @@
 #include "buf.h"
 
 /* What razor-agents 2.85 calls itself on the wire. */
-#define DRP_RAZOR_AGENT_NAME "razor-agents"
-#define DRP_RAZOR_AGENT_VERSION "2.84"
+#define DRP_RAZOR_CN "razor-agents"
+#define DRP_RAZOR_CV "2.84"
 #define DRP_RAZOR_REGISTRAR "Razor-Agents v2.84"
 
 #define DRP_RAZOR_SIS_MAX 64       /* fields in one SIS line */
