@@ -1,0 +1,176 @@
+/*
+ * dcc_ck_int: the state shared by the DCC checksum modules (private to
+ * core/dcc_ck*.c, dcc_fuz*.c, dcc_tables.c).  One struct drp_dcc_state
+ * holds everything dccproc keeps per message: the MIME walker, the
+ * transfer decoders, the Body, Fuz1 and Fuz2 hashers and the URL scanner.
+ * Sizes and limits are those of the reference (DCC 2.3.167 dcc_ck.h).
+ */
+#ifndef DRP_DCC_CK_INT_H
+#define DRP_DCC_CK_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#define DCC_HDR_CK_MAX 1024              /* header bytes a checksum sees */
+#define DCC_IO_BUF (20 * DCC_HDR_CK_MAX) /* dccproc's line and body buffer */
+#define DCC_BND_MAX 94                   /* boundary bytes kept, incl. "--" */
+#define DCC_BND_DIM (DCC_BND_MAX + 2)
+#define DCC_BND_MISS (DCC_BND_DIM + 1)
+#define DCC_MAX_BND 3
+#define DCC_FUZ1_LINE 78
+#define DCC_FUZ1_BUF (DCC_FUZ1_LINE * 4 + 5) /* + strlen("https") */
+#define DCC_FUZ1_MAX 4096
+#define DCC_MIN_SUM 30
+#define DCC_URL_HOST_MAX 256
+#define DCC_URL_HOST_SAVE (DCC_URL_HOST_MAX + 1)
+#define DCC_URL_LABEL_MAX 63
+#define DCC_URL_FAILSAFE 2000
+#define DCC_FUZ2_LANGS 4
+#define DCC_FUZ2_FEW_WORDS 100
+#define DCC_FUZ2_MIN_WORDS 8
+#define DCC_WORD 16 /* CK_WORD */
+
+/* character classes of the Fuz2 tables (values >= 'a' are letters) */
+#define DCC_FC_SP 0x20
+#define DCC_FC_LT 0x3c
+
+enum { DCC_CT_TEXT = 0, DCC_CT_HTML, DCC_CT_BINARY };
+enum { DCC_CE_NONE = 0, DCC_CE_QP, DCC_CE_B64 };
+enum { DCC_MP_PREAMBLE, DCC_MP_BND, DCC_MP_HDRS, DCC_MP_TEXT, DCC_MP_EPILOGUE };
+
+/* HTML character reference decoder (9.7): answers of dcc_cref() */
+#define DCC_CREF_MORE (-1)
+#define DCC_CREF_DONE 0
+#define DCC_CREF_REREAD 1
+
+struct dcc_cref {
+	uint8_t st;
+	uint8_t len;
+	uint8_t result;
+	uint8_t name[DCC_WORD];
+};
+
+struct dcc_bnd {
+	unsigned len;     /* including the leading "--" */
+	unsigned cmp_len; /* matched so far on this line, or DCC_BND_MISS */
+	uint8_t s[DCC_BND_DIM];
+};
+
+struct dcc_url {
+	struct dcc_cref cref;
+	int st;
+	unsigned flags;
+	int start; /* Fuz1 buffer index where the host began, -1 none */
+	int tld;   /* Fuz1 index of the last label's first letter */
+	int sld;   /* ... of the label before it */
+	unsigned total;
+	unsigned dom_start, dom_end, dot1, dot2, label_start, punct;
+	uint8_t doms; /* 8-bit host counter, as the reference */
+	uint8_t doms_buf[DCC_URL_HOST_SAVE * 2];
+};
+
+struct dcc_fuz1 {
+	unsigned total;
+	int cp;  /* letters in buf */
+	int eol; /* index of the last line end, -1 none (0 is a valid mark) */
+	uint8_t buf[DCC_FUZ1_BUF];
+	EVP_MD_CTX *md5;
+};
+
+struct dcc_fuz2_lang {
+	unsigned wsummed, wtotal;
+	EVP_MD_CTX *md5;
+	unsigned blen; /* words not yet given to md5 */
+	uint8_t buf[1024 + DCC_WORD];
+};
+
+struct dcc_fuz2 {
+	unsigned btotal, xsummed, wlen, tag_len;
+	int st;
+	struct dcc_cref cref;
+	uint8_t w[DCC_WORD];
+	uint8_t tag[DCC_WORD];
+	struct dcc_fuz2_lang lang[DCC_FUZ2_LANGS];
+};
+
+struct drp_dcc_state {
+	/* MIME walker (9.2) */
+	int mp_st;
+	unsigned nest;        /* active boundaries */
+	unsigned bnd_matches; /* boundaries still matching on this line */
+	struct dcc_bnd bnd[DCC_MAX_BND];
+	int bol;    /* the part-header parser is at the start of a line */
+	int quoted; /* inside a quoted boundary= value */
+	/* MIME header parser (9.3) */
+	int mhdr_st;
+	unsigned mhdr_pos;
+	/* entity state */
+	int ct;
+	const uint8_t *cset;
+	int ce;
+	struct {
+		int state;
+		uint8_t x, y, n;
+	} qp;
+	struct {
+		uint32_t quantum;
+		int cnt;
+	} b64;
+	/* Body (9.1) */
+	unsigned body_total;
+	unsigned flen;
+	EVP_MD_CTX *body_md5;
+	struct dcc_url url;
+	struct dcc_fuz1 fuz1;
+	struct dcc_fuz2 fuz2;
+};
+
+/* dcc_ckbody.c */
+int drp_dcc_body_init(struct drp_dcc_state *s);
+void drp_dcc_body_free(struct drp_dcc_state *s);
+/* A chunk of the body as dccproc's fread() hands it over. */
+void drp_dcc_body_chunk(struct drp_dcc_state *s, const uint8_t *p, size_t n);
+/* Finish; each sum is written and *_ok set when that checksum exists. */
+void drp_dcc_body_fin(struct drp_dcc_state *s, uint8_t body[16], int *body_ok, uint8_t fuz1[16],
+                      int *fuz1_ok, uint8_t fuz2[16], int *fuz2_ok);
+void drp_dcc_decoders_init(struct drp_dcc_state *s);
+
+/* dcc_ckmime.c */
+/* Feed part of a header to the MIME header parser; returns 1 when, in part
+ * mode, the line is blank (ends the part headers). */
+int drp_dcc_mime_hdr_parse(struct drp_dcc_state *s, const uint8_t *p, size_t n, int top);
+/* A whole top-level header field (dccproc's ck_mime_hdr). */
+void drp_dcc_mime_top_hdr(struct drp_dcc_state *s, const uint8_t *p, size_t n);
+size_t drp_dcc_qp_decode(struct drp_dcc_state *s, const uint8_t **in, size_t *inlen, uint8_t *out,
+                         size_t outlen);
+size_t drp_dcc_b64_decode(struct drp_dcc_state *s, const uint8_t **in, size_t *inlen, uint8_t *out,
+                          size_t outlen);
+
+/* dcc_fuz1.c */
+void drp_dcc_fuz1_init(struct drp_dcc_state *s);
+void drp_dcc_fuz1(struct drp_dcc_state *s, const uint8_t *p, size_t n);
+int drp_dcc_fuz1_fin(struct drp_dcc_state *s, uint8_t sum[16]);
+int drp_dcc_cref(struct dcc_cref *c, uint8_t b);
+
+/* dcc_fuz2.c */
+void drp_dcc_fuz2_init(struct drp_dcc_state *s);
+void drp_dcc_fuz2(struct drp_dcc_state *s, const uint8_t *p, size_t n);
+int drp_dcc_fuz2_fin(struct drp_dcc_state *s, uint8_t sum[16]);
+
+/* dcc_tables.c (generated) */
+struct drp_dcc_entity {
+	const char *name;
+	uint8_t len;
+	uint8_t byte;
+};
+extern const uint8_t drp_dcc_cset_latin1[256];
+extern const uint8_t drp_dcc_cset_latin2[256];
+extern const struct drp_dcc_entity drp_dcc_entities[];
+extern const size_t drp_dcc_n_entities;
+/* Language bits (1 English, 2 Spanish, 4 Polish, 8 Dutch) of a word. */
+unsigned drp_dcc_dict_lookup(const uint8_t *word, size_t len);
+
+#endif

@@ -1,0 +1,339 @@
+/*
+ * dcc_ckbody: the Body checksum and the MIME walker that feeds Body, Fuz1
+ * and Fuz2 (protocol doc 9.1, 9.2, 9.6).  The walker sees the body in the
+ * chunks dccproc's fread() returns and hands the hashers exactly the calls
+ * the reference makes: Fuz1 does work at the end of every call, so the
+ * call structure is part of the checksum, not an implementation detail.
+ */
+#include "dcc_ck_int.h"
+
+#define BODY_BUF 1024
+#define DECODE_BUF 1024
+
+void drp_dcc_decoders_init(struct drp_dcc_state *s)
+{
+	s->bnd_matches = 0;
+	s->bol = 1;
+	s->ct = DCC_CT_TEXT;
+	s->cset = drp_dcc_cset_latin1;
+	s->ce = DCC_CE_NONE;
+	s->qp.state = 0;
+	s->b64.cnt = 0;
+}
+
+static void free_ctx(EVP_MD_CTX **c)
+{
+	EVP_MD_CTX_free(*c);
+	*c = NULL;
+}
+
+void drp_dcc_body_free(struct drp_dcc_state *s)
+{
+	int i;
+
+	free_ctx(&s->body_md5);
+	free_ctx(&s->fuz1.md5);
+	for (i = 0; i < DCC_FUZ2_LANGS; i++)
+		free_ctx(&s->fuz2.lang[i].md5);
+}
+
+static int new_md5(EVP_MD_CTX **c, const EVP_MD *md)
+{
+	*c = EVP_MD_CTX_new();
+	return *c != NULL && EVP_DigestInit_ex(*c, md, NULL) == 1;
+}
+
+int drp_dcc_body_init(struct drp_dcc_state *s)
+{
+	const EVP_MD *md = EVP_md5();
+	int i, ok;
+
+	s->nest = 0;
+	s->mhdr_st = 0;
+	s->mhdr_pos = 0;
+	s->quoted = 0;
+	s->mp_st = DCC_MP_TEXT;
+	drp_dcc_decoders_init(s);
+	s->url.doms = 0;
+	s->url.dom_start = 0;
+	s->body_total = 0;
+	s->flen = 1; /* as if a LF preceded the body */
+	s->body_md5 = NULL;
+	s->fuz1.md5 = NULL;
+	for (i = 0; i < DCC_FUZ2_LANGS; i++)
+		s->fuz2.lang[i].md5 = NULL;
+	ok = new_md5(&s->body_md5, md) && new_md5(&s->fuz1.md5, md);
+	for (i = 0; ok && i < DCC_FUZ2_LANGS; i++)
+		ok = new_md5(&s->fuz2.lang[i].md5, md);
+	if (!ok) {
+		drp_dcc_body_free(s);
+		return -1;
+	}
+	drp_dcc_fuz1_init(s);
+	drp_dcc_fuz2_init(s);
+	return 0;
+}
+
+/* The Body hasher (9.1): everything but blanks and '=', with the '>' of
+ * "\n>From" dropped. */
+static void body_sum(struct drp_dcc_state *s, const uint8_t *p, size_t n)
+{
+	static const char pat[] = "\n>From";
+	uint8_t buf[BODY_BUF + 8];
+	unsigned flen = s->flen, blen = 0;
+	const uint8_t *end = p + n;
+
+	while (p < end) {
+		uint8_t c = *p++;
+
+		if (flen != 0) {
+			if (c == (uint8_t)pat[flen]) {
+				if (++flen >= 6) {
+					memcpy(&buf[blen], "From", 4);
+					blen += 4;
+					flen = 0;
+					goto check;
+				}
+				continue;
+			}
+			if (--flen != 0) {
+				memcpy(&buf[blen], ">From", flen);
+				blen += flen;
+				flen = 0;
+				if (blen >= BODY_BUF) {
+					s->body_total += blen;
+					EVP_DigestUpdate(s->body_md5, buf, blen);
+					blen = 0;
+				}
+			}
+		}
+		if (c == '\n') {
+			flen = 1;
+			continue;
+		}
+		if (c == ' ' || c == '\t' || c == '\r' || c == '=')
+			continue;
+		buf[blen++] = c;
+	check:
+		if (blen >= BODY_BUF) {
+			s->body_total += blen;
+			EVP_DigestUpdate(s->body_md5, buf, blen);
+			blen = 0;
+		}
+	}
+	if (blen != 0) {
+		s->body_total += blen;
+		EVP_DigestUpdate(s->body_md5, buf, blen);
+	}
+	s->flen = flen;
+}
+
+/* Give a span to the hashers in the current state (9.2 "emit"). */
+static void emit(struct drp_dcc_state *s, const uint8_t *p, size_t n)
+{
+	uint8_t tbuf[DECODE_BUF];
+
+	if (s->mp_st != DCC_MP_TEXT) {
+		/* raw to Body; the fuzzy hashers only see a line end */
+		if (n == 0)
+			return;
+		body_sum(s, p, n);
+		drp_dcc_fuz1(s, (const uint8_t *)"\n", 1);
+		drp_dcc_fuz2(s, (const uint8_t *)"\n", 1);
+		return;
+	}
+	while (n != 0) {
+		const uint8_t *t;
+		size_t len;
+
+		switch (s->ce) {
+		case DCC_CE_QP:
+			t = tbuf;
+			len = drp_dcc_qp_decode(s, &p, &n, tbuf, sizeof(tbuf));
+			break;
+		case DCC_CE_B64:
+			t = tbuf;
+			len = drp_dcc_b64_decode(s, &p, &n, tbuf, sizeof(tbuf));
+			break;
+		default:
+			t = p;
+			len = n;
+			n = 0;
+			break;
+		}
+		if (len != 0) {
+			body_sum(s, t, len);
+			drp_dcc_fuz1(s, t, len);
+			if (s->ct != DCC_CT_BINARY)
+				drp_dcc_fuz2(s, t, len);
+		}
+	}
+}
+
+/*
+ * Try the active boundaries on the line at cmp (bp_len bytes left in this
+ * chunk).  Returns the index of the boundary that ends on this line, -1
+ * if none does (yet), and sets *matched to the bytes consumed by partial
+ * matches that ran to the end of the chunk.
+ */
+static int match_boundaries(struct drp_dcc_state *s, const uint8_t *cmp, size_t bp_len,
+                            size_t *matched, const uint8_t **after)
+{
+	unsigned k;
+
+	*matched = 0;
+	for (k = 0; k < s->nest; k++) {
+		struct dcc_bnd *b = &s->bnd[k];
+		const uint8_t *cp = cmp;
+		long len = (long)bp_len;
+		long j;
+
+		if (b->cmp_len == DCC_BND_MISS)
+			continue;
+		j = (long)b->len - (long)b->cmp_len;
+		if (j > len)
+			j = len;
+		if (j > 0) {
+			if (memcmp(cp, &b->s[b->cmp_len], (size_t)j) != 0) {
+				b->cmp_len = DCC_BND_MISS;
+				--s->bnd_matches;
+				continue;
+			}
+			b->cmp_len += (unsigned)j;
+			cp += j;
+			if ((len -= j) <= 0) {
+				*matched = bp_len;
+				continue;
+			}
+			j = 0; /* the whole boundary string matched */
+		}
+		/* an optional closing "--", tracked in cmp_len beyond len */
+		if (j == 0 && *cp == '-') {
+			++b->cmp_len;
+			if (--len <= 0) {
+				*matched = bp_len;
+				continue;
+			}
+			++cp;
+			j = -1;
+		}
+		if (j == -1) {
+			if (*cp == '-') {
+				++b->cmp_len;
+				if (--len <= 0) {
+					*matched = bp_len;
+					continue;
+				}
+				++cp;
+			} else {
+				b->cmp_len = DCC_BND_MISS;
+				--s->bnd_matches;
+				continue;
+			}
+		}
+		if (*cp == ' ' || *cp == '\t' || *cp == '\r') {
+			do {
+				++cp;
+			} while (--len > 0 && (*cp == ' ' || *cp == '\t' || *cp == '\r'));
+			if (len <= 0) {
+				*matched = bp_len;
+				continue;
+			}
+		}
+		if (*cp != '\n') {
+			b->cmp_len = DCC_BND_MISS;
+			--s->bnd_matches;
+			continue;
+		}
+		*after = cp + 1;
+		return (int)k;
+	}
+	return -1;
+}
+
+void drp_dcc_body_chunk(struct drp_dcc_state *s, const uint8_t *p, size_t bp_len)
+{
+	const uint8_t *sum = p; /* first byte not yet emitted */
+	const uint8_t *cmp = p; /* first byte not yet scanned */
+
+	while (bp_len != 0) {
+		const uint8_t *after = NULL;
+		size_t matched;
+		int k;
+
+		if (s->nest == 0) {
+			emit(s, sum, bp_len);
+			return;
+		}
+		if (s->bnd_matches == 0) {
+			/* no boundary can start before the next line */
+			const uint8_t *cp = memchr(cmp, '\n', bp_len);
+			size_t i;
+
+			cp = cp ? cp + 1 : cmp + bp_len;
+			i = (size_t)(cp - cmp);
+			if (s->mp_st == DCC_MP_HDRS && drp_dcc_mime_hdr_parse(s, cmp, i, 0)) {
+				/* the blank line ends the part headers */
+				if (cp != sum) {
+					emit(s, sum, (size_t)(cp - sum));
+					sum = cp;
+				}
+				s->mp_st = DCC_MP_TEXT;
+			}
+			if (cp[-1] == '\n') {
+				unsigned b;
+
+				s->bol = 1;
+				s->bnd_matches = s->nest;
+				for (b = 0; b < DCC_MAX_BND; b++)
+					s->bnd[b].cmp_len = 0;
+			}
+			cmp = cp;
+			if ((bp_len -= i) == 0)
+				break;
+		}
+
+		k = match_boundaries(s, cmp, bp_len, &matched, &after);
+		if (k >= 0) {
+			struct dcc_bnd *b = &s->bnd[k];
+
+			/* flush what came before, then the boundary itself */
+			if (cmp != sum)
+				emit(s, sum, (size_t)(cmp - sum));
+			matched = (size_t)(after - cmp);
+			cmp = sum = after;
+			s->mp_st = DCC_MP_BND;
+			emit(s, b->s, b->len);
+			if (b->cmp_len != b->len) {
+				emit(s, (const uint8_t *)"--", 2);
+				s->mp_st = DCC_MP_EPILOGUE;
+				s->nest = (unsigned)k;
+			} else {
+				s->mp_st = DCC_MP_HDRS;
+				s->nest = (unsigned)k + 1;
+			}
+			drp_dcc_decoders_init(s);
+		} else if (matched == 0) {
+			/* every active boundary failed on this line */
+			s->bnd_matches = 0;
+		}
+		bp_len -= matched;
+	}
+	if (cmp != sum)
+		emit(s, sum, (size_t)(cmp - sum));
+}
+
+void drp_dcc_body_fin(struct drp_dcc_state *s, uint8_t body[16], int *body_ok, uint8_t fuz1[16],
+                      int *fuz1_ok, uint8_t fuz2[16], int *fuz2_ok)
+{
+	unsigned len = 16;
+
+	/* flush the URL scanner and the line buffers */
+	drp_dcc_fuz1(s, (const uint8_t *)"\n", 1);
+	drp_dcc_fuz2(s, (const uint8_t *)"\n", 1);
+
+	EVP_DigestFinal_ex(s->body_md5, body, &len);
+	*body_ok = s->body_total >= DCC_MIN_SUM;
+	*fuz1_ok = drp_dcc_fuz1_fin(s, fuz1);
+	*fuz2_ok = drp_dcc_fuz2_fin(s, fuz2);
+}
