@@ -1,0 +1,2285 @@
+/* pyzor_digest: see pyzor_digest.h.  Rule references are to sections of
+ * shared/docs/pyzor-protocol.md. */
+#include "pyzor_digest.h"
+
+#include <errno.h>
+#include <iconv.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pyzor_tables.h"
+
+#define PZ_MAX_DEPTH 64 /* MIME nesting; deeper parts are read as leaves */
+
+/* ------------------------------------------------------------------ lines */
+
+void drp_pyzor_lines_init(struct drp_pyzor_lines *l)
+{
+	memset(l, 0, sizeof(*l));
+	drp_buf_init(&l->text);
+}
+
+void drp_pyzor_lines_free(struct drp_pyzor_lines *l)
+{
+	drp_buf_free(&l->text);
+	free(l->off);
+	memset(l, 0, sizeof(*l));
+}
+
+struct drp_slice drp_pyzor_line(const struct drp_pyzor_lines *l, size_t i)
+{
+	if (i >= l->n)
+		return DRP_SLICE(NULL, 0);
+	return DRP_SLICE(l->text.p + l->off[i], l->off[i + 1] - l->off[i]);
+}
+
+/* Close the line that started at `start` (text already appended). */
+static int lines_commit(struct drp_pyzor_lines *l, size_t start)
+{
+	if (l->n + 2 > l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 64;
+		size_t *no = realloc(l->off, nc * sizeof(*no));
+
+		if (no == NULL)
+			return -1;
+		l->off = no;
+		l->cap = nc;
+	}
+	l->off[l->n] = start;
+	l->off[l->n + 1] = l->text.len;
+	l->n++;
+	return 0;
+}
+
+static int lines_add(struct drp_pyzor_lines *l, const uint8_t *p, size_t n)
+{
+	size_t start = l->text.len;
+
+	if (drp_buf_append(&l->text, p, n) < 0)
+		return -1;
+	return lines_commit(l, start);
+}
+
+/* ------------------------------------------------------------------ UTF-8 */
+
+static int put_cp(struct drp_buf *b, uint32_t c)
+{
+	uint8_t t[4];
+	size_t n;
+
+	if (c < 0x80) {
+		t[0] = (uint8_t)c;
+		n = 1;
+	} else if (c < 0x800) {
+		t[0] = (uint8_t)(0xC0 | (c >> 6));
+		t[1] = (uint8_t)(0x80 | (c & 0x3F));
+		n = 2;
+	} else if (c < 0x10000) {
+		t[0] = (uint8_t)(0xE0 | (c >> 12));
+		t[1] = (uint8_t)(0x80 | ((c >> 6) & 0x3F));
+		t[2] = (uint8_t)(0x80 | (c & 0x3F));
+		n = 3;
+	} else {
+		t[0] = (uint8_t)(0xF0 | (c >> 18));
+		t[1] = (uint8_t)(0x80 | ((c >> 12) & 0x3F));
+		t[2] = (uint8_t)(0x80 | ((c >> 6) & 0x3F));
+		t[3] = (uint8_t)(0x80 | (c & 0x3F));
+		n = 4;
+	}
+	return drp_buf_append(b, t, n);
+}
+
+/*
+ * One code point of possibly invalid UTF-8 at s[0..n).  Returns the bytes
+ * used; *cp is the code point or 0xFFFFFFFF for an invalid sequence, in
+ * which case the length is that of the maximal invalid subpart (what
+ * Python's decoder skips as one error).
+ */
+static size_t utf8_next(const uint8_t *s, size_t n, uint32_t *cp)
+{
+	uint8_t c = s[0];
+	uint8_t lo = 0x80, hi = 0xBF;
+	size_t need, i;
+	uint32_t v;
+
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c >= 0xC2 && c <= 0xDF) {
+		need = 1;
+		v = c & 0x1F;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		need = 2;
+		v = c & 0x0F;
+		if (c == 0xE0)
+			lo = 0xA0;
+		else if (c == 0xED)
+			hi = 0x9F;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		need = 3;
+		v = c & 0x07;
+		if (c == 0xF0)
+			lo = 0x90;
+		else if (c == 0xF4)
+			hi = 0x8F;
+	} else {
+		*cp = 0xFFFFFFFF;
+		return 1;
+	}
+	for (i = 1; i <= need; i++) {
+		if (i >= n || s[i] < lo || s[i] > hi) {
+			*cp = 0xFFFFFFFF;
+			return i;
+		}
+		v = (v << 6) | (s[i] & 0x3F);
+		lo = 0x80;
+		hi = 0xBF;
+	}
+	*cp = v;
+	return need + 1;
+}
+
+/* -------------------------------------------------------------- charsets */
+
+/* Python's encodings.normalize_encoding after lower-casing (7.7.4). */
+static size_t cs_normalize(const char *s, size_t n, char *out, size_t outlen)
+{
+	size_t i, o = 0;
+	int punct = 0;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '.') {
+			if (punct && o > 0 && o + 1 < outlen)
+				out[o++] = '_';
+			if (o + 1 < outlen)
+				out[o++] = (char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
+			punct = 0;
+		} else {
+			punct = 1;
+		}
+	}
+	out[o] = 0;
+	return o;
+}
+
+static int alias_cmp(const void *k, const void *e)
+{
+	return strcmp(k, ((const struct pz_alias *)e)->name);
+}
+
+static const struct pz_codec *cs_lookup(const char *name, size_t len)
+{
+	char norm[128];
+	const struct pz_alias *a;
+	size_t i;
+
+	if (len == 0 || len > 100)
+		return NULL;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)name[i] >= 0x80 || name[i] == 0)
+			return NULL;
+	cs_normalize(name, len, norm, sizeof(norm));
+	a = bsearch(norm, pz_aliases, sizeof(pz_aliases) / sizeof(pz_aliases[0]),
+	            sizeof(pz_aliases[0]), alias_cmp);
+	if (a == NULL && strchr(norm, '.') != NULL) {
+		for (i = 0; norm[i]; i++)
+			if (norm[i] == '.')
+				norm[i] = '_';
+		a = bsearch(norm, pz_aliases, sizeof(pz_aliases) / sizeof(pz_aliases[0]),
+		            sizeof(pz_aliases[0]), alias_cmp);
+	}
+	return a ? &pz_codecs[a->codec] : NULL;
+}
+
+static int dec_ascii(const uint8_t *s, size_t n, int replace, struct drp_buf *out)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		size_t j = i;
+
+		while (j < n && s[j] < 0x80)
+			j++;
+		if (drp_buf_append(out, s + i, j - i) < 0)
+			return -1;
+		for (i = j; i < n && s[i] >= 0x80; i++)
+			if (replace && put_cp(out, 0xFFFD) < 0)
+				return -1;
+	}
+	return 0;
+}
+
+static int dec_utf8(const uint8_t *s, size_t n, int replace, struct drp_buf *out)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		size_t j = i;
+		uint32_t cp;
+
+		while (j < n && s[j] < 0x80)
+			j++;
+		if (drp_buf_append(out, s + i, j - i) < 0)
+			return -1;
+		i = j;
+		while (i < n && s[i] >= 0x80) {
+			size_t k = utf8_next(s + i, n - i, &cp);
+
+			if (cp != 0xFFFFFFFF) {
+				if (drp_buf_append(out, s + i, k) < 0)
+					return -1;
+			} else if (replace && put_cp(out, 0xFFFD) < 0) {
+				return -1;
+			}
+			i += k;
+		}
+	}
+	return 0;
+}
+
+static int dec_table(const uint32_t *t, const uint8_t *s, size_t n, int replace,
+                     struct drp_buf *out)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		uint32_t c = t[s[i]];
+
+		if (c == 0xFFFFFFFF) {
+			if (replace && put_cp(out, 0xFFFD) < 0)
+				return -1;
+		} else if (put_cp(out, c) < 0) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int dec_latin1(const uint8_t *s, size_t n, struct drp_buf *out)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (put_cp(out, s[i]) < 0)
+			return -1;
+	return 0;
+}
+
+/* iconv to UTF-8; a byte iconv cannot convert is dropped (or replaced) and
+ * conversion resumes at the next byte, like Python's multibyte codecs. */
+static int dec_iconv(const char *name, const uint8_t *s, size_t n, int replace, struct drp_buf *out)
+{
+	iconv_t cd = iconv_open("UTF-8", name);
+	char *in = (char *)(uintptr_t)s;
+	size_t inleft = n;
+	int rc = 0;
+
+	if (cd == (iconv_t)-1)
+		return 1;
+	while (inleft > 0) {
+		char *op;
+		size_t oleft, r;
+
+		if (drp_buf_reserve(out, inleft * 4 + 16) < 0) {
+			rc = -1;
+			break;
+		}
+		op = (char *)out->p + out->len;
+		oleft = out->cap - out->len - 1;
+		r = iconv(cd, &in, &inleft, &op, &oleft);
+		out->len = (size_t)((uint8_t *)op - out->p);
+		if (r != (size_t)-1)
+			break;
+		if (errno == E2BIG)
+			continue;
+		if (errno == EINVAL) { /* truncated sequence at the end */
+			if (replace && put_cp(out, 0xFFFD) < 0)
+				rc = -1;
+			break;
+		}
+		/* EILSEQ */
+		if (replace && put_cp(out, 0xFFFD) < 0) {
+			rc = -1;
+			break;
+		}
+		in++;
+		inleft--;
+		iconv(cd, NULL, NULL, NULL, NULL);
+	}
+	iconv_close(cd);
+	return rc;
+}
+
+int drp_pyzor_charset_decode(const char *charset, size_t cslen, const uint8_t *s, size_t n,
+                             int replace, struct drp_buf *out)
+{
+	const struct pz_codec *c = cs_lookup(charset, cslen);
+
+	if (c == NULL)
+		return 1;
+	switch (c->kind) {
+	case PZ_CS_ASCII:
+		return dec_ascii(s, n, replace, out);
+	case PZ_CS_LATIN1:
+		return dec_latin1(s, n, out);
+	case PZ_CS_TABLE:
+		return dec_table(pz_sb_tables[c->table], s, n, replace, out);
+	case PZ_CS_ICONV:
+		if (!strcmp(c->name, "utf_8"))
+			return dec_utf8(s, n, replace, out);
+		if (!strcmp(c->name, "utf_8_sig")) {
+			if (n >= 3 && s[0] == 0xEF && s[1] == 0xBB && s[2] == 0xBF) {
+				s += 3;
+				n -= 3;
+			}
+			return dec_utf8(s, n, replace, out);
+		}
+		return dec_iconv(c->iconv, s, n, replace, out);
+	}
+	return 1;
+}
+
+/* ------------------------------------------------------ transfer decoding */
+
+static const int8_t b64val[256] = {
+    ['A'] = 1,  ['B'] = 2,  ['C'] = 3,  ['D'] = 4,  ['E'] = 5,  ['F'] = 6,  ['G'] = 7,  ['H'] = 8,
+    ['I'] = 9,  ['J'] = 10, ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14, ['O'] = 15, ['P'] = 16,
+    ['Q'] = 17, ['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21, ['V'] = 22, ['W'] = 23, ['X'] = 24,
+    ['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28, ['c'] = 29, ['d'] = 30, ['e'] = 31, ['f'] = 32,
+    ['g'] = 33, ['h'] = 34, ['i'] = 35, ['j'] = 36, ['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40,
+    ['o'] = 41, ['p'] = 42, ['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48,
+    ['w'] = 49, ['x'] = 50, ['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56,
+    ['4'] = 57, ['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62, ['+'] = 63, ['/'] = 64,
+}; /* value + 1; 0 = not in the alphabet */
+
+/*
+ * binascii.a2b_base64 (non-strict) over s, then `extra_pads` more '='.
+ * Returns 0 ok, 1 on a decoding error (out then holds garbage), -1 OOM.
+ */
+static int b64_lenient(const uint8_t *s, size_t n, size_t extra_pads, struct drp_buf *out)
+{
+	unsigned quad = 0, pads = 0, left = 0;
+	size_t i;
+
+	if (drp_buf_reserve(out, n / 4 * 3 + 3) < 0)
+		return -1;
+	for (i = 0; i < n + extra_pads; i++) {
+		uint8_t c = i < n ? s[i] : '=';
+		int v;
+
+		if (c == '=') {
+			if (quad >= 2 && quad + ++pads >= 4)
+				return 0;
+			continue;
+		}
+		v = b64val[c] - 1;
+		if (v < 0)
+			continue;
+		pads = 0;
+		switch (quad) {
+		case 0:
+			left = (unsigned)v;
+			quad = 1;
+			break;
+		case 1:
+			out->p[out->len++] = (uint8_t)((left << 2) | ((unsigned)v >> 4));
+			left = (unsigned)v & 0x0F;
+			quad = 2;
+			break;
+		case 2:
+			out->p[out->len++] = (uint8_t)((left << 4) | ((unsigned)v >> 2));
+			left = (unsigned)v & 0x03;
+			quad = 3;
+			break;
+		default:
+			out->p[out->len++] = (uint8_t)((left << 6) | (unsigned)v);
+			quad = 0;
+			break;
+		}
+	}
+	return quad != 0 ? 1 : 0;
+}
+
+/* email._encoded_words.decode_b over the body with line ends removed (7.7.3). */
+int drp_pyzor_b64_decode(const uint8_t *s, size_t n, struct drp_buf *out)
+{
+	struct drp_buf d;
+	size_t i, j, start = out->len, pad;
+	int strict_ok = 1, rc;
+
+	drp_buf_init(&d);
+	if (drp_buf_reserve(&d, n) < 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (s[i] != '\r' && s[i] != '\n')
+			d.p[d.len++] = s[i];
+	/* (a) validate=True: [A-Za-z0-9+/]*={0,2} after padding to 4 */
+	pad = d.len % 4 ? 4 - d.len % 4 : 0;
+	for (i = 0; i < d.len && b64val[d.p[i]]; i++)
+		;
+	for (j = i; j < d.len && d.p[j] == '='; j++)
+		;
+	if (j != d.len || (j - i) + pad > 2)
+		strict_ok = 0;
+	if (strict_ok) {
+		rc = b64_lenient(d.p, d.len, pad, out);
+		if (rc == 0 || rc < 0)
+			goto done;
+		out->len = start;
+	}
+	/* (b) lenient as is, (c) lenient with "==" */
+	rc = b64_lenient(d.p, d.len, 0, out);
+	if (rc == 0 || rc < 0)
+		goto done;
+	out->len = start;
+	rc = b64_lenient(d.p, d.len, 2, out);
+	if (rc == 0 || rc < 0)
+		goto done;
+	out->len = start;
+	/* (d) the data with its line ends removed */
+	rc = drp_buf_append(out, d.p, d.len);
+done:
+	drp_buf_free(&d);
+	return rc < 0 ? -1 : 0;
+}
+
+static int hexv(uint8_t c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* binascii.a2b_qp, header=False. */
+int drp_pyzor_qp_decode(const uint8_t *s, size_t n, struct drp_buf *out)
+{
+	size_t i = 0;
+
+	if (drp_buf_reserve(out, n) < 0)
+		return -1;
+	while (i < n) {
+		const uint8_t *eq = memchr(s + i, '=', n - i);
+		size_t run = eq ? (size_t)(eq - (s + i)) : n - i;
+
+		memcpy(out->p + out->len, s + i, run);
+		out->len += run;
+		i += run;
+		if (i >= n)
+			break;
+		i++; /* the '=' */
+		if (i >= n)
+			break;
+		if (s[i] == '\n' || s[i] == '\r') {
+			if (s[i] != '\n')
+				while (i < n && s[i] != '\n')
+					i++;
+			if (i < n)
+				i++;
+		} else if (s[i] == '=') {
+			out->p[out->len++] = '=';
+			i++;
+		} else if (i + 1 < n && hexv(s[i]) >= 0 && hexv(s[i + 1]) >= 0) {
+			out->p[out->len++] = (uint8_t)(hexv(s[i]) << 4 | hexv(s[i + 1]));
+			i += 2;
+		} else {
+			out->p[out->len++] = '=';
+		}
+	}
+	return 0;
+}
+
+/* Python int(x, 8) on a bytes token: ws, sign, 0o, digits with single '_'. */
+static int py_octal(const uint8_t *s, size_t n)
+{
+	size_t i = 0, j = n;
+	int digits = 0;
+
+	while (i < j && (s[i] == ' ' || (s[i] >= '\t' && s[i] <= '\r')))
+		i++;
+	while (j > i && (s[j - 1] == ' ' || (s[j - 1] >= '\t' && s[j - 1] <= '\r')))
+		j--;
+	if (i < j && (s[i] == '+' || s[i] == '-'))
+		i++;
+	if (i + 1 < j && s[i] == '0' && (s[i + 1] == 'o' || s[i + 1] == 'O')) {
+		i += 2;
+		if (i < j && s[i] == '_')
+			i++;
+	}
+	for (; i < j; i++) {
+		if (s[i] >= '0' && s[i] <= '7') {
+			digits++;
+		} else if (s[i] == '_' && digits && i + 1 < j && s[i + 1] >= '0' &&
+		           s[i + 1] <= '7') {
+			continue;
+		} else {
+			return 0;
+		}
+	}
+	return digits > 0;
+}
+
+/* binascii.a2b_uu on one line; 0 ok, 1 error. */
+static int a2b_uu(const uint8_t *s, size_t n, struct drp_buf *out)
+{
+	unsigned need, left = 0, bits = 0;
+	size_t i = 1;
+
+	if (n == 0)
+		return 0;
+	need = (unsigned)(s[0] - ' ') & 077;
+	if (drp_buf_reserve(out, need) < 0)
+		return -1;
+	while (need > 0) {
+		unsigned c = i < n ? s[i] : 0;
+
+		if (c == '\n' || c == '\r' || i >= n) {
+			c = 0;
+		} else {
+			if (c < ' ' || c > ' ' + 64)
+				return 1;
+			c = (c - ' ') & 077;
+		}
+		left = (left << 6) | c;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out->p[out->len++] = (uint8_t)(left >> bits);
+			left &= (1u << bits) - 1;
+			need--;
+		}
+		i++;
+	}
+	for (; i < n; i++)
+		if (s[i] != ' ' && s[i] != ' ' + 64 && s[i] != '\n' && s[i] != '\r')
+			return 1;
+	return 0;
+}
+
+/* bytes.splitlines() iteration: next line [*ls, *le) from *pos. */
+static int next_bline(const uint8_t *s, size_t n, size_t *pos, size_t *ls, size_t *le)
+{
+	size_t i = *pos;
+
+	if (i >= n)
+		return 0;
+	*ls = i;
+	while (i < n && s[i] != '\n' && s[i] != '\r')
+		i++;
+	*le = i;
+	if (i < n && s[i] == '\r' && i + 1 < n && s[i + 1] == '\n')
+		i += 2;
+	else if (i < n)
+		i++;
+	*pos = i;
+	return 1;
+}
+
+/* email.message._decode_uu (7.7.3). */
+int drp_pyzor_uu_decode(const uint8_t *s, size_t n, struct drp_buf *out)
+{
+	size_t pos = 0, ls, le, start = out->len;
+	int found = 0;
+
+	while (next_bline(s, n, &pos, &ls, &le)) {
+		const uint8_t *l = s + ls, *sp;
+		size_t len = le - ls;
+
+		if (len >= 6 && !memcmp(l, "begin ", 6)) {
+			sp = memchr(l + 6, ' ', len - 6);
+			if (py_octal(l + 6, sp ? (size_t)(sp - (l + 6)) : len - 6)) {
+				found = 1;
+				break;
+			}
+		}
+	}
+	if (!found)
+		return 1;
+	while (next_bline(s, n, &pos, &ls, &le)) {
+		const uint8_t *l = s + ls;
+		size_t len = le - ls, a = 0, b = len;
+		int r;
+
+		if (len == 0)
+			goto fail;
+		while (a < b && (l[a] == ' ' || l[a] == '\t' || l[a] == '\r' || l[a] == '\n' ||
+		                 l[a] == '\f'))
+			a++;
+		while (b > a && (l[b - 1] == ' ' || l[b - 1] == '\t' || l[b - 1] == '\r' ||
+		                 l[b - 1] == '\n' || l[b - 1] == '\f'))
+			b--;
+		if (b - a == 3 && !memcmp(l + a, "end", 3))
+			break;
+		{
+			size_t mark = out->len;
+
+			r = a2b_uu(l, len, out);
+			if (r < 0)
+				return -1;
+			if (r) {
+				size_t nb = ((((size_t)l[0] - 32) & 63) * 4 + 5) / 3;
+
+				out->len = mark;
+				r = a2b_uu(l, nb < len ? nb : len, out);
+				if (r < 0)
+					return -1;
+				if (r)
+					goto fail;
+			}
+		}
+	}
+	return 0;
+fail:
+	out->len = start;
+	return 1;
+}
+
+/* ---------------------------------------------------- line normalization */
+
+/* ASCII classes: 1 whitespace, 2 whitespace that also ends a line
+ * (str.splitlines), 3 NUL (dropped under the 1.1.x rule). */
+static const uint8_t asc_class[128] = {
+    [0] = 3,    ['\t'] = 1, ['\n'] = 2, [0x0b] = 2, [0x0c] = 2, ['\r'] = 2,
+    [0x1c] = 2, [0x1d] = 2, [0x1e] = 2, [0x1f] = 1, [' '] = 1,
+};
+
+/* Python's str.isspace / re \s for a code point. */
+static int py_isspace(uint32_t c)
+{
+	if (c < 0x80)
+		return asc_class[c] == 1 || asc_class[c] == 2;
+	return c == 0x85 || c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) ||
+	       c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
+}
+
+static int py_linebreak(uint32_t c)
+{
+	if (c < 0x80)
+		return asc_class[c] == 2;
+	return c == 0x85 || c == 0x2028 || c == 0x2029;
+}
+
+/* [a-z] under re.IGNORECASE with Unicode semantics */
+static int url_letter(uint32_t c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == 0x130 || c == 0x131 ||
+	       c == 0x17F || c == 0x212A;
+}
+
+/* Decode valid UTF-8 (our own output) at s; returns length. */
+static size_t u8dec(const uint8_t *s, size_t n, uint32_t *cp)
+{
+	size_t k = utf8_next(s, n, cp);
+
+	if (*cp == 0xFFFFFFFF)
+		*cp = 0xFFFD; /* cannot happen on our own output; stay total */
+	return k;
+}
+
+/*
+ * One token (maximal non-whitespace run, fewer than 10 code points) of a
+ * line: apply the e-mail and URL rules (7.3 steps 2, 3) and append what
+ * survives.  Returns the code points kept, or -1 on OOM.
+ */
+static long norm_token(const uint8_t *t, size_t n, struct drp_buf *out)
+{
+	uint32_t cp[10];
+	size_t off[11], k = 0, i, p;
+
+	for (i = 0; i < n && k < 10;) {
+		off[k] = i;
+		i += u8dec(t + i, n - i, &cp[k]);
+		k++;
+	}
+	off[k] = n;
+	/* \S+@\S+ : an '@' with something on both sides removes the token */
+	for (i = 1; i + 1 < k; i++)
+		if (cp[i] == '@')
+			return 0;
+	/* [a-z]+:\S+ : from the start of the letter run before the first
+	 * usable ':' to the end of the token */
+	p = k;
+	for (i = 1; i + 1 < k; i++) {
+		if (cp[i] == ':' && url_letter(cp[i - 1])) {
+			p = i - 1;
+			while (p > 0 && url_letter(cp[p - 1]))
+				p--;
+			break;
+		}
+	}
+	if (drp_buf_append(out, t, off[p]) < 0)
+		return -1;
+	return (long)p;
+}
+
+static int normalize_text(const uint8_t *s, size_t n, struct drp_pyzor_lines *out)
+{
+	size_t i = 0, line_start = out->text.len, tok = 0, tok_cps = 0;
+	long kept = 0;
+	int in_tok = 0;
+
+	for (;;) {
+		uint32_t c = 0;
+		size_t k = 0;
+		int br = 1;
+
+		if (i < n) {
+			if (s[i] < 0x80) {
+				c = s[i];
+				k = 1;
+				if (asc_class[c] != 1 && asc_class[c] != 2) {
+					if (!in_tok) {
+						in_tok = 1;
+						tok = i;
+						tok_cps = 0;
+					}
+					tok_cps++;
+					i++;
+					continue;
+				}
+			} else {
+				k = u8dec(s + i, n - i, &c);
+				if (!py_isspace(c)) {
+					if (!in_tok) {
+						in_tok = 1;
+						tok = i;
+						tok_cps = 0;
+					}
+					tok_cps++;
+					i += k;
+					continue;
+				}
+			}
+			br = py_linebreak(c);
+		}
+		/* whitespace, a line break or the end: the token is complete */
+		if (in_tok) {
+			in_tok = 0;
+			if (tok_cps < 10) {
+				long r = norm_token(s + tok, i - tok, &out->text);
+
+				if (r < 0)
+					return -1;
+				kept += r;
+			}
+		}
+		if (br) {
+			if (kept >= 8) {
+				if (lines_commit(out, line_start) < 0)
+					return -1;
+			} else {
+				out->text.len = line_start;
+			}
+			line_start = out->text.len;
+			kept = 0;
+			if (i >= n)
+				break;
+			if (c == '\r' && i + 1 < n && s[i + 1] == '\n')
+				k = 2; /* \r\n is one line break */
+		}
+		i += k;
+	}
+	return 0;
+}
+
+int drp_pyzor_normalize_text(const uint8_t *s, size_t n, unsigned flags,
+                             struct drp_pyzor_lines *out)
+{
+	struct drp_buf nonul;
+	size_t i;
+	int rc;
+
+	if (!(flags & DRP_PYZOR_NUL_RULE) || memchr(s, 0, n) == NULL)
+		return normalize_text(s, n, out);
+	/* pyzor 1.1.x: U+0000 is removed from every line first */
+	drp_buf_init(&nonul);
+	if (drp_buf_reserve(&nonul, n) < 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (s[i] != 0)
+			nonul.p[nonul.len++] = s[i];
+	rc = normalize_text(nonul.p, nonul.len, out);
+	drp_buf_free(&nonul);
+	return rc;
+}
+
+/* ------------------------------------------------------- HTML extraction */
+
+struct u32v {
+	uint32_t *p;
+	size_t len, cap;
+};
+
+static int u32_push(struct u32v *v, uint32_t c)
+{
+	if (v->len == v->cap) {
+		size_t nc = v->cap ? v->cap * 2 : 256;
+		uint32_t *np = realloc(v->p, nc * sizeof(*np));
+
+		if (np == NULL)
+			return -1;
+		v->p = np;
+		v->cap = nc;
+	}
+	v->p[v->len++] = c;
+	return 0;
+}
+
+static int u8_to_u32(const uint8_t *s, size_t n, struct u32v *v)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		uint32_t c;
+
+		i += u8dec(s + i, n - i, &c);
+		if (u32_push(v, c) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int ent_cmp(const void *k, const void *e)
+{
+	return strcmp(k, ((const struct pz_entity *)e)->name);
+}
+
+/* The named reference s[0..n) (code points) if it is in the table. */
+static const struct pz_entity *ent_find(const uint32_t *s, size_t n)
+{
+	char key[40];
+	size_t i;
+
+	if (n == 0 || n >= sizeof(key))
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if (s[i] >= 0x80 || s[i] == 0)
+			return NULL;
+		key[i] = (char)s[i];
+	}
+	key[n] = 0;
+	return bsearch(key, pz_entities, sizeof(pz_entities) / sizeof(pz_entities[0]),
+	               sizeof(pz_entities[0]), ent_cmp);
+}
+
+static int is_digit(uint32_t c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static int is_xdigit(uint32_t c)
+{
+	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static int is_alpha(uint32_t c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* html.unescape's numeric reference rules. */
+static int charref_push(struct u32v *o, uint32_t num, int overflow)
+{
+	const uint32_t *cp1252 = NULL;
+	const struct pz_codec *c;
+
+	if (overflow || num > 0x10FFFF || (num >= 0xD800 && num <= 0xDFFF))
+		return u32_push(o, 0xFFFD);
+	if (num == 0)
+		return u32_push(o, 0xFFFD);
+	if (num == 0x0D)
+		return u32_push(o, 0x0D);
+	if (num >= 0x80 && num <= 0x9F) {
+		c = cs_lookup("cp1252", 6);
+		cp1252 = c ? pz_sb_tables[c->table] : NULL;
+		if (cp1252 && cp1252[num] != 0xFFFFFFFF)
+			return u32_push(o, cp1252[num]);
+		return u32_push(o, num);
+	}
+	if ((num >= 0x01 && num <= 0x08) || num == 0x0B || (num >= 0x0E && num <= 0x1F) ||
+	    num == 0x7F || (num >= 0xFDD0 && num <= 0xFDEF) || (num & 0xFFFE) == 0xFFFE)
+		return 0;
+	return u32_push(o, num);
+}
+
+static int ent_push(struct u32v *o, const struct pz_entity *e)
+{
+	if (u32_push(o, e->cp[0]) < 0)
+		return -1;
+	return e->cp[1] ? u32_push(o, e->cp[1]) : 0;
+}
+
+/* html.unescape over s[a..b) into o (7.7.5 "Entity decoding"). */
+static int unescape_u32(const uint32_t *s, size_t a, size_t b, struct u32v *o)
+{
+	size_t i = a;
+
+	while (i < b) {
+		size_t j, k, m;
+
+		if (s[i] != '&') {
+			if (u32_push(o, s[i++]) < 0)
+				return -1;
+			continue;
+		}
+		j = i + 1;
+		if (j < b && s[j] == '#') {
+			uint32_t num = 0;
+			int ovf = 0, hex = (j + 1 < b && (s[j + 1] == 'x' || s[j + 1] == 'X'));
+
+			k = hex ? j + 2 : j + 1;
+			m = k;
+			while (m < b && (hex ? is_xdigit(s[m]) : is_digit(s[m]))) {
+				uint32_t d = is_digit(s[m]) ? s[m] - '0' : (s[m] | 0x20) - 'a' + 10;
+
+				if (num > 0x10FFFF)
+					ovf = 1;
+				else
+					num = num * (hex ? 16 : 10) + d;
+				m++;
+			}
+			if (m == k) { /* "&#" without digits stays as it is */
+				if (u32_push(o, '&') < 0)
+					return -1;
+				i++;
+				continue;
+			}
+			if (m < b && s[m] == ';')
+				m++;
+			if (charref_push(o, num, ovf) < 0)
+				return -1;
+			i = m;
+			continue;
+		}
+		/* named: 1-32 characters other than \t \n \f space < & # ; */
+		for (m = j; m < b && m - j < 32; m++) {
+			uint32_t c = s[m];
+
+			if (c == '\t' || c == '\n' || c == '\f' || c == ' ' || c == '<' ||
+			    c == '&' || c == '#' || c == ';')
+				break;
+		}
+		if (m == j) {
+			if (u32_push(o, '&') < 0)
+				return -1;
+			i++;
+			continue;
+		}
+		if (m < b && s[m] == ';')
+			m++;
+		{
+			const struct pz_entity *e = ent_find(s + j, m - j);
+			size_t x;
+
+			if (e != NULL) {
+				if (ent_push(o, e) < 0)
+					return -1;
+				i = m;
+				continue;
+			}
+			for (x = m - j - 1; x >= 2; x--) {
+				e = ent_find(s + j, x);
+				if (e != NULL)
+					break;
+			}
+			if (e != NULL) {
+				if (ent_push(o, e) < 0)
+					return -1;
+				k = j + x;
+			} else {
+				if (u32_push(o, '&') < 0)
+					return -1;
+				k = j;
+			}
+			for (; k < m; k++)
+				if (u32_push(o, s[k]) < 0)
+					return -1;
+			i = m;
+		}
+	}
+	return 0;
+}
+
+struct html {
+	const uint32_t *s;
+	size_t n;
+	struct drp_buf *out;
+	struct u32v tmp;
+	int nruns;
+	int collect;
+	int cdata; /* 0 none, 1 script, 2 style */
+	int crash;
+	int oom;
+};
+
+static int h_ws(uint32_t c)
+{
+	return py_isspace(c);
+}
+
+/* handle_data: strip, keep when collecting, join with one space. */
+static void h_data(struct html *h, size_t a, size_t b, int unesc)
+{
+	const uint32_t *p;
+	size_t i, n;
+
+	if (!h->collect || a >= b)
+		return;
+	if (unesc) {
+		h->tmp.len = 0;
+		if (unescape_u32(h->s, a, b, &h->tmp) < 0) {
+			h->oom = 1;
+			return;
+		}
+		p = h->tmp.p;
+		n = h->tmp.len;
+	} else {
+		p = h->s + a;
+		n = b - a;
+	}
+	while (n > 0 && h_ws(p[0])) {
+		p++;
+		n--;
+	}
+	while (n > 0 && h_ws(p[n - 1]))
+		n--;
+	if (n == 0)
+		return;
+	if (h->nruns++ && drp_buf_putc(h->out, ' ') < 0)
+		h->oom = 1;
+	for (i = 0; i < n && !h->oom; i++)
+		if (put_cp(h->out, p[i]) < 0)
+			h->oom = 1;
+}
+
+static size_t h_find(const struct html *h, size_t from, uint32_t c)
+{
+	size_t i;
+
+	for (i = from; i < h->n; i++)
+		if (h->s[i] == c)
+			return i;
+	return (size_t)-1;
+}
+
+/* the characters of a tag name after its first letter */
+static int h_namechar(uint32_t c)
+{
+	return c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != ' ' && c != '/' &&
+	       c != '>' && c != 0;
+}
+
+/* (?:\s|/(?!>))* */
+static size_t h_skip_ws_slash(const struct html *h, size_t p)
+{
+	while (p < h->n &&
+	       (h_ws(h->s[p]) || (h->s[p] == '/' && !(p + 1 < h->n && h->s[p + 1] == '>'))))
+		p++;
+	return p;
+}
+
+static size_t h_skip_ws(const struct html *h, size_t p)
+{
+	while (p < h->n && h_ws(h->s[p]))
+		p++;
+	return p;
+}
+
+/* The optional attribute value (\s*=+\s*(quoted|bare)\s*) at q, with the
+ * backtracking the regex does; end position or -1. */
+static long h_value(const struct html *h, size_t q)
+{
+	size_t a = h_skip_ws(h, q), e1, eq_end, c, e;
+
+	if (a >= h->n || h->s[a] != '=')
+		return -1;
+	for (e1 = a; e1 < h->n && h->s[e1] == '='; e1++)
+		;
+	for (eq_end = e1; eq_end > a; eq_end--) {
+		size_t bmax = eq_end == e1 ? h_skip_ws(h, eq_end) : eq_end;
+
+		for (c = bmax + 1; c-- > eq_end;) {
+			if (c < h->n && (h->s[c] == '\'' || h->s[c] == '"')) {
+				size_t close = h_find(h, c + 1, h->s[c]);
+
+				if (close == (size_t)-1)
+					continue;
+				e = close + 1;
+			} else {
+				for (e = c; e < h->n && h->s[e] != '>' && !h_ws(h->s[e]); e++)
+					;
+			}
+			return (long)h_skip_ws(h, e);
+		}
+	}
+	return -1;
+}
+
+/* One attribute (attrfind_tolerant) at k: end or -1. */
+static long h_attr(const struct html *h, size_t k)
+{
+	size_t q;
+	long v;
+	uint32_t pc;
+
+	if (k == 0 || k >= h->n)
+		return -1;
+	pc = h->s[k - 1];
+	if (!(pc == '\'' || pc == '"' || pc == '/' || h_ws(pc)))
+		return -1;
+	if (h_ws(h->s[k]) || h->s[k] == '/' || h->s[k] == '>')
+		return -1;
+	for (q = k + 1;
+	     q < h->n && !h_ws(h->s[q]) && h->s[q] != '/' && h->s[q] != '=' && h->s[q] != '>'; q++)
+		;
+	v = h_value(h, q);
+	if (v >= 0)
+		q = (size_t)v;
+	return (long)h_skip_ws_slash(h, q);
+}
+
+static size_t h_tagname_end(const struct html *h, size_t p)
+{
+	p++; /* the letter */
+	while (p < h->n && h_namechar(h->s[p]))
+		p++;
+	return p;
+}
+
+/* script = 1, style = 2, else 0, for the name s[a..b) */
+static int h_cdata_name(const struct html *h, size_t a, size_t b)
+{
+	static const char *names[] = {"script", "style"};
+	int t;
+
+	for (t = 0; t < 2; t++) {
+		size_t l = strlen(names[t]), i;
+
+		if (b - a != l)
+			continue;
+		for (i = 0; i < l; i++) {
+			uint32_t c = h->s[a + i];
+
+			if (c >= 'A' && c <= 'Z')
+				c += 32;
+			if (c != (uint32_t)names[t][i])
+				break;
+		}
+		if (i == l)
+			return t + 1;
+	}
+	return 0;
+}
+
+static long h_starttag(struct html *h, size_t i)
+{
+	size_t name_end = h_tagname_end(h, i + 1), p, j, endpos, k, a, b;
+	long m;
+	int t;
+
+	/* check_for_whole_start_tag */
+	p = name_end;
+	while (p < h->n && (h_ws(h->s[p]) || h->s[p] == '/'))
+		p++;
+	while ((m = h_attr(h, p)) >= 0)
+		p = (size_t)m;
+	j = h_skip_ws(h, p);
+	if (j >= h->n)
+		return -1;
+	if (h->s[j] == '>') {
+		endpos = j + 1;
+	} else if (h->s[j] == '/') {
+		if (j + 1 < h->n && h->s[j + 1] == '>')
+			endpos = j + 2;
+		else
+			return -1;
+	} else if (is_alpha(h->s[j]) || h->s[j] == '=') {
+		return -1;
+	} else {
+		endpos = j;
+	}
+	/* parse_starttag: tagfind_tolerant, then attributes up to endpos */
+	k = h_skip_ws_slash(h, name_end);
+	while (k < endpos && (m = h_attr(h, k)) >= 0)
+		k = (size_t)m;
+	a = k;
+	b = endpos;
+	while (a < b && h_ws(h->s[a]))
+		a++;
+	while (b > a && h_ws(h->s[b - 1]))
+		b--;
+	t = h_cdata_name(h, i + 1, name_end);
+	if (b - a == 1 && h->s[a] == '>') {
+		if (t) {
+			h->collect = 0;
+			h->cdata = t;
+		}
+	} else if (b - a == 2 && h->s[a] == '/' && h->s[a + 1] == '>') {
+		if (t)
+			h->collect = 1; /* handle_starttag then handle_endtag */
+	} else {
+		h_data(h, i, endpos, 0);
+	}
+	return (long)endpos;
+}
+
+static long h_endtag(struct html *h, size_t i)
+{
+	size_t gt = h_find(h, i + 1, '>'), p, a, b;
+	int t;
+
+	if (gt == (size_t)-1)
+		return -1;
+	/* endtagfind: </\s*([a-zA-Z][-.a-zA-Z0-9:_]*)\s*> */
+	p = h_skip_ws(h, i + 2);
+	if (p < h->n && is_alpha(h->s[p])) {
+		a = p;
+		for (p++; p < h->n && (is_alpha(h->s[p]) || is_digit(h->s[p]) || h->s[p] == '-' ||
+		                       h->s[p] == '.' || h->s[p] == ':' || h->s[p] == '_');
+		     p++)
+			;
+		b = p;
+		p = h_skip_ws(h, p);
+		if (p == gt) {
+			t = h_cdata_name(h, a, b);
+			if (h->cdata && t != h->cdata) {
+				h_data(h, i, gt + 1, 0);
+				return (long)gt + 1;
+			}
+			if (t)
+				h->collect = 1;
+			h->cdata = 0;
+			return (long)gt + 1;
+		}
+	}
+	if (h->cdata) {
+		h_data(h, i, gt + 1, 0);
+		return (long)gt + 1;
+	}
+	if (i + 2 < h->n && is_alpha(h->s[i + 2])) {
+		size_t ne = h_tagname_end(h, i + 2);
+
+		if (h_cdata_name(h, i + 2, ne))
+			h->collect = 1;
+		gt = h_find(h, h_skip_ws_slash(h, ne), '>');
+		return (long)gt + 1;
+	}
+	if (i + 2 < h->n && h->s[i + 2] == '>')
+		return (long)i + 3;
+	gt = h_find(h, i + 2, '>');
+	return gt == (size_t)-1 ? -1 : (long)gt + 1;
+}
+
+static long h_comment(struct html *h, size_t i)
+{
+	size_t p;
+
+	for (p = i + 4; p + 1 < h->n; p++) {
+		if (h->s[p] == '-' && h->s[p + 1] == '-') {
+			size_t q = h_skip_ws(h, p + 2);
+
+			if (q < h->n && h->s[q] == '>')
+				return (long)q + 1;
+		}
+	}
+	return -1;
+}
+
+/* _markupbase.parse_marked_section */
+static long h_marked(struct html *h, size_t i)
+{
+	static const char *std[] = {"temp", "cdata", "ignore", "include", "rcdata"};
+	static const char *ms[] = {"if", "else", "endif"};
+	size_t p = i + 3, a, b, q, k;
+	char name[16];
+	int kind = 0;
+
+	if (p >= h->n)
+		return -1;
+	if (!is_alpha(h->s[p])) {
+		h->crash = 1; /* "expected name token" */
+		return -1;
+	}
+	a = p;
+	for (p++; p < h->n && (is_alpha(h->s[p]) || is_digit(h->s[p]) || h->s[p] == '-' ||
+	                       h->s[p] == '_' || h->s[p] == '.');
+	     p++)
+		;
+	b = p;
+	if (h_skip_ws(h, p) >= h->n)
+		return -1;
+	if (b - a < sizeof(name)) {
+		for (k = 0; k < b - a; k++)
+			name[k] = (char)(h->s[a + k] | 0x20);
+		name[b - a] = 0;
+		for (k = 0; k < 5; k++)
+			if (!strcmp(name, std[k]))
+				kind = 1;
+		for (k = 0; k < 3; k++)
+			if (!strcmp(name, ms[k]))
+				kind = 2;
+	}
+	if (kind == 0) {
+		h->crash = 1; /* "unknown status keyword" */
+		return -1;
+	}
+	/* ]\s*]\s*> or ]\s*> searched from i + 3 */
+	for (q = i + 3; q < h->n; q++) {
+		size_t r;
+
+		if (h->s[q] != ']')
+			continue;
+		r = h_skip_ws(h, q + 1);
+		if (kind == 1) {
+			if (r >= h->n || h->s[r] != ']')
+				continue;
+			r = h_skip_ws(h, r + 1);
+		}
+		if (r < h->n && h->s[r] == '>')
+			return (long)r + 1;
+	}
+	return -1;
+}
+
+static long h_decl(struct html *h, size_t i)
+{
+	static const char doctype[] = "<!doctype";
+	size_t k, gt;
+
+	if (i + 2 < h->n && h->s[i + 2] == '[')
+		return h_marked(h, i);
+	for (k = 0; k < 9 && i + k < h->n; k++) {
+		uint32_t c = h->s[i + k];
+
+		if (c >= 'A' && c <= 'Z')
+			c += 32;
+		if (c != (uint32_t)doctype[k])
+			break;
+	}
+	gt = h_find(h, k == 9 ? i + 9 : i + 2, '>');
+	return gt == (size_t)-1 ? -1 : (long)gt + 1;
+}
+
+/* In script/style: the next </\s*name\s*> (IGNORECASE); n when none. */
+static size_t h_cdata_end(const struct html *h, size_t from)
+{
+	const char *name = h->cdata == 1 ? "script" : "style";
+	size_t l = strlen(name), i, p, k;
+
+	for (i = from; i + 1 < h->n; i++) {
+		if (h->s[i] != '<' || h->s[i + 1] != '/')
+			continue;
+		p = h_skip_ws(h, i + 2);
+		for (k = 0; k < l && p + k < h->n; k++) {
+			uint32_t c = h->s[p + k], want = (uint32_t)name[k];
+
+			if (c >= 'A' && c <= 'Z')
+				c += 32;
+			if (c == want)
+				continue;
+			/* re.IGNORECASE folds these onto ASCII letters too */
+			if ((want == 's' && c == 0x17F) ||
+			    (want == 'i' && (c == 0x130 || c == 0x131)))
+				continue;
+			break;
+		}
+		if (k < l)
+			continue;
+		p = h_skip_ws(h, p + l);
+		if (p < h->n && h->s[p] == '>')
+			return i;
+	}
+	return h->n;
+}
+
+/* HTMLParser.goahead(end=False) driving HTMLStripper (7.2, 7.7.5). */
+static void h_run(struct html *h)
+{
+	size_t i = 0, n = h->n, j;
+
+	while (i < n && !h->oom) {
+		long k;
+
+		if (!h->cdata) {
+			j = h_find(h, i, '<');
+			if (j == (size_t)-1) {
+				size_t from = n >= 34 && n - 34 > i ? n - 34 : i, amp = (size_t)-1,
+				       q;
+
+				for (q = n; q-- > from;)
+					if (h->s[q] == '&') {
+						amp = q;
+						break;
+					}
+				if (amp != (size_t)-1) {
+					for (q = amp; q < n; q++)
+						if (h->s[q] == ';' || h_ws(h->s[q]))
+							break;
+					if (q == n)
+						break; /* waits for the rest of a reference */
+				}
+				j = n;
+			}
+		} else {
+			j = h_cdata_end(h, i);
+			if (j == n)
+				break;
+		}
+		if (i < j)
+			h_data(h, i, j, !h->cdata);
+		i = j;
+		if (i == n)
+			break;
+		if (i + 1 < n && is_alpha(h->s[i + 1]))
+			k = h_starttag(h, i);
+		else if (i + 1 < n && h->s[i + 1] == '/')
+			k = h_endtag(h, i);
+		else if (i + 3 < n && h->s[i + 1] == '!' && h->s[i + 2] == '-' &&
+		         h->s[i + 3] == '-')
+			k = h_comment(h, i);
+		else if (i + 1 < n && h->s[i + 1] == '?') {
+			size_t gt = h_find(h, i + 2, '>');
+
+			k = gt == (size_t)-1 ? -1 : (long)gt + 1;
+		} else if (i + 1 < n && h->s[i + 1] == '!')
+			k = h_decl(h, i);
+		else if (i + 1 < n) {
+			h_data(h, i, i + 1, 0);
+			k = (long)i + 1;
+		} else
+			break;
+		if (k < 0)
+			break; /* unfinished construct: the rest is never seen */
+		i = (size_t)k;
+	}
+}
+
+int drp_pyzor_html_text(const uint8_t *s, size_t n, struct drp_buf *out, int *crash)
+{
+	struct u32v in = {0};
+	struct html h;
+
+	memset(&h, 0, sizeof(h));
+	if (u8_to_u32(s, n, &in) < 0) {
+		free(in.p);
+		return -1;
+	}
+	h.s = in.p;
+	h.n = in.len;
+	h.out = out;
+	h.collect = 1;
+	h_run(&h);
+	free(in.p);
+	free(h.tmp.p);
+	if (crash)
+		*crash = h.crash;
+	return h.oom ? -1 : 0;
+}
+
+int drp_pyzor_html_unescape(const uint8_t *s, size_t n, struct drp_buf *out)
+{
+	struct u32v in = {0}, o = {0};
+	size_t i;
+	int rc = -1;
+
+	if (u8_to_u32(s, n, &in) < 0 || unescape_u32(in.p, 0, in.len, &o) < 0)
+		goto done;
+	for (i = 0; i < o.len; i++)
+		if (put_cp(out, o.p[i]) < 0)
+			goto done;
+	rc = 0;
+done:
+	free(in.p);
+	free(o.p);
+	return rc;
+}
+
+/* ------------------------------------------------------------- MIME walk */
+
+/* A line of the input, its line end included. */
+struct pz_line {
+	size_t off, len;
+};
+
+enum { MT_TEXT, MT_MULTIPART, MT_MESSAGE, MT_OTHER };
+
+struct pz_part {
+	struct drp_slice ct, cte; /* first Content-Type / -Transfer-Encoding */
+	int has_ct, has_cte;
+	int mt, html, dstatus, digest;
+};
+
+#define PZ_SEGS 8
+struct pz_leaf {
+	struct pz_part pt;
+	struct pz_line seg[PZ_SEGS]; /* the payload: these input ranges in order */
+	int nseg;
+};
+
+struct eofm {
+	const uint8_t *b; /* boundary, NULL for a blank-line matcher */
+	size_t len;
+	int never; /* boundary that can never match (non-ASCII) */
+};
+
+struct walk {
+	const uint8_t *p;
+	size_t n, pos;
+	struct pz_line unread[16];
+	int nunread;
+	struct eofm eof[PZ_MAX_DEPTH + 4];
+	int neof;
+	struct pz_leaf pending;
+	int has_pending, last_multipart;
+	unsigned flags, seen;
+	struct drp_pyzor_lines *out;
+	struct drp_buf b1, b2, b3;
+	int oom;
+};
+
+static const uint8_t py_strip_ws[256] = {
+    ['\t'] = 1, ['\n'] = 1, [0x0b] = 1, [0x0c] = 1, ['\r'] = 1,
+    [0x1c] = 1, [0x1d] = 1, [0x1e] = 1, [0x1f] = 1, [' '] = 1,
+};
+
+static struct drp_slice sl_strip(struct drp_slice s)
+{
+	while (s.len && py_strip_ws[s.p[0]]) {
+		s.p++;
+		s.len--;
+	}
+	while (s.len && py_strip_ws[s.p[s.len - 1]])
+		s.len--;
+	return s;
+}
+
+static int sl_ieq(struct drp_slice s, const char *lit)
+{
+	return drp_slice_ieq(s, lit);
+}
+
+/* boundaryre.match: --B(--)?[ \t]*(\r\n|\r|\n)?$ ; 1 open, 2 close, 0 no */
+static int delim_match(const uint8_t *l, size_t n, const struct eofm *m)
+{
+	size_t i;
+	int close = 0;
+
+	if (m->never || n < 2 + m->len || l[0] != '-' || l[1] != '-' ||
+	    memcmp(l + 2, m->b, m->len) != 0)
+		return 0;
+	i = 2 + m->len;
+	if (i + 1 < n && l[i] == '-' && l[i + 1] == '-') {
+		size_t j = i + 2;
+
+		while (j < n && (l[j] == ' ' || l[j] == '\t'))
+			j++;
+		if (j == n || (l[j] == '\r' && j + 1 == n) || (l[j] == '\n' && j + 1 == n) ||
+		    (l[j] == '\r' && j + 2 == n && l[j + 1] == '\n'))
+			return 2;
+	}
+	while (i < n && (l[i] == ' ' || l[i] == '\t'))
+		i++;
+	if (i == n || (l[i] == '\r' && i + 1 == n) || (l[i] == '\n' && i + 1 == n) ||
+	    (l[i] == '\r' && i + 2 == n && l[i + 1] == '\n'))
+		close = 1;
+	return close ? 1 : 0;
+}
+
+static int raw_line(struct walk *w, struct pz_line *ln)
+{
+	size_t i = w->pos;
+	const uint8_t *q;
+
+	if (w->nunread > 0) {
+		*ln = w->unread[--w->nunread];
+		return 1;
+	}
+	if (i >= w->n)
+		return 0;
+	q = memchr(w->p + i, '\n', w->n - i);
+	{
+		const uint8_t *r = memchr(w->p + i, '\r', q ? (size_t)(q - (w->p + i)) : w->n - i);
+
+		if (r != NULL)
+			q = (r + 1 < w->p + w->n && r[1] == '\n') ? r + 1 : r;
+	}
+	ln->off = i;
+	ln->len = q ? (size_t)(q - (w->p + i)) + 1 : w->n - i;
+	w->pos = i + ln->len;
+	return 1;
+}
+
+static void unread(struct walk *w, const struct pz_line *ln)
+{
+	if (w->nunread < (int)(sizeof(w->unread) / sizeof(w->unread[0])))
+		w->unread[w->nunread++] = *ln;
+}
+
+/* BufferedSubFile.readline: 0 at the (false) end of the current part. */
+static int read_line(struct walk *w, struct pz_line *ln)
+{
+	int k;
+
+	if (!raw_line(w, ln))
+		return 0;
+	for (k = w->neof - 1; k >= 0; k--) {
+		const uint8_t *l = w->p + ln->off;
+		int hit;
+
+		if (w->eof[k].b == NULL)
+			hit = ln->len > 0 && (l[0] == '\r' || l[0] == '\n');
+		else
+			hit = delim_match(l, ln->len, &w->eof[k]) != 0;
+		if (hit) {
+			unread(w, ln);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static int is_header_line(const uint8_t *l, size_t n)
+{
+	size_t i;
+
+	if (n >= 5 && !memcmp(l, "From ", 5))
+		return 1;
+	if (n > 0 && (l[0] == ' ' || l[0] == '\t'))
+		return 1;
+	for (i = 0; i < n; i++) {
+		if (l[i] == ':')
+			return 1;
+		if (l[i] < 0x21 || l[i] > 0x7E)
+			return 0;
+	}
+	return 0;
+}
+
+/* Python's _parseparam + get_param + unquote: the value of parameter
+ * `name` (first plain one wins) into out; 1 found, 0 not. */
+static int unquote_into(struct drp_slice v, struct drp_buf *out)
+{
+	size_t i;
+
+	out->len = 0;
+	if (v.len > 1 && v.p[0] == '"' && v.p[v.len - 1] == '"') {
+		/* .replace('\\\\', '\\').replace('\\"', '"') */
+		struct drp_buf t;
+
+		drp_buf_init(&t);
+		for (i = 1; i + 1 < v.len; i++) {
+			if (v.p[i] == '\\' && i + 2 < v.len && v.p[i + 1] == '\\') {
+				if (drp_buf_putc(&t, '\\') < 0)
+					return -1;
+				i++;
+			} else if (drp_buf_putc(&t, v.p[i]) < 0) {
+				return -1;
+			}
+		}
+		for (i = 0; i < t.len; i++) {
+			if (t.p[i] == '\\' && i + 1 < t.len && t.p[i + 1] == '"') {
+				if (drp_buf_putc(out, '"') < 0)
+					break;
+				i++;
+			} else if (drp_buf_putc(out, t.p[i]) < 0) {
+				break;
+			}
+		}
+		drp_buf_free(&t);
+		return 0;
+	}
+	if (v.len > 1 && v.p[0] == '<' && v.p[v.len - 1] == '>')
+		return drp_buf_append(out, v.p + 1, v.len - 2);
+	return drp_buf_append(out, v.p, v.len);
+}
+
+/* \w+\*([0-9]+\*?)?  (an RFC 2231 piece: never a plain match) */
+static int rfc2231_name(struct drp_slice nm)
+{
+	size_t i = 0;
+
+	while (i < nm.len &&
+	       (nm.p[i] == '_' || (nm.p[i] < 0x80 && (is_alpha(nm.p[i]) || is_digit(nm.p[i])))))
+		i++;
+	if (i == 0 || i >= nm.len || nm.p[i] != '*')
+		return 0;
+	i++;
+	if (i == nm.len)
+		return 1;
+	while (i < nm.len && is_digit(nm.p[i]))
+		i++;
+	if (i < nm.len && nm.p[i] == '*')
+		i++;
+	return i == nm.len && is_digit(nm.p[nm.len - (nm.p[nm.len - 1] == '*' ? 2 : 1)]);
+}
+
+static int get_param(struct drp_slice val, const char *name, struct drp_buf *out)
+{
+	size_t pos = 0, n = val.len;
+	int first = 1;
+
+	/* s = ';' + value; each loop eats the ';' at the front */
+	for (;;) {
+		size_t end, q = 0, bq = 0;
+		struct drp_slice f, nm, v;
+		const uint8_t *eq;
+
+		if (!first) {
+			if (pos >= n || val.p[pos] != ';')
+				break;
+			pos++;
+		}
+		/* find the ';' ending this piece, outside quotes */
+		for (end = pos; end < n; end++) {
+			if (val.p[end] == ';' && end > pos && (q - bq) % 2 == 0)
+				break;
+			if (val.p[end] == ';' && end == pos)
+				break;
+			if (val.p[end] == '"') {
+				q++;
+				if (end > pos && val.p[end - 1] == '\\')
+					bq++;
+			}
+		}
+		f = DRP_SLICE(val.p + pos, end - pos);
+		eq = memchr(f.p, '=', f.len);
+		if (eq != NULL) {
+			nm = sl_strip(DRP_SLICE(f.p, (size_t)(eq - f.p)));
+			v = sl_strip(DRP_SLICE(eq + 1, f.len - (size_t)(eq - f.p) - 1));
+			if (sl_ieq(nm, name) && (first || !rfc2231_name(nm)))
+				return unquote_into(v, out) < 0 ? -1 : 1;
+		}
+		first = 0;
+		pos = end;
+	}
+	return 0;
+}
+
+/* get_content_type and friends (7.7.2) */
+static void classify(struct pz_part *pt, int dflt_rfc822)
+{
+	struct drp_slice t, mt, st;
+	const uint8_t *semi, *slash;
+	size_t i, nslash = 0;
+
+	pt->mt = MT_TEXT;
+	pt->html = pt->dstatus = pt->digest = 0;
+	if (!pt->has_ct) {
+		if (dflt_rfc822)
+			pt->mt = MT_MESSAGE;
+		return;
+	}
+	semi = memchr(pt->ct.p, ';', pt->ct.len);
+	t = sl_strip(DRP_SLICE(pt->ct.p, semi ? (size_t)(semi - pt->ct.p) : pt->ct.len));
+	for (i = 0; i < t.len; i++)
+		nslash += t.p[i] == '/';
+	if (nslash != 1)
+		return; /* text/plain */
+	slash = memchr(t.p, '/', t.len);
+	mt = DRP_SLICE(t.p, (size_t)(slash - t.p));
+	st = DRP_SLICE(slash + 1, t.len - mt.len - 1);
+	if (sl_ieq(mt, "text")) {
+		pt->html = sl_ieq(st, "html");
+	} else if (sl_ieq(mt, "multipart")) {
+		pt->mt = MT_MULTIPART;
+		pt->digest = sl_ieq(st, "digest");
+	} else if (sl_ieq(mt, "message")) {
+		pt->mt = MT_MESSAGE;
+		pt->dstatus = sl_ieq(st, "delivery-status");
+	} else {
+		pt->mt = MT_OTHER;
+	}
+}
+
+/* _parse_headers: only the first Content-Type and C-T-E matter. */
+static void parse_headers(struct walk *w, const struct pz_line *hl, size_t nh, struct pz_part *pt)
+{
+	size_t i, cur = (size_t)-1, cur_end = 0;
+
+	memset(pt, 0, sizeof(*pt));
+	for (i = 0; i <= nh; i++) {
+		const uint8_t *l = i < nh ? w->p + hl[i].off : NULL;
+		size_t len = i < nh ? hl[i].len : 0;
+
+		if (i < nh && (l[0] == ' ' || l[0] == '\t')) {
+			if (cur != (size_t)-1)
+				cur_end = hl[i].off + hl[i].len;
+			continue;
+		}
+		if (cur != (size_t)-1) {
+			/* finish the previous header: name up to ':', value lstripped of
+			 * space/tab, continuation lines verbatim, CR/LF rstripped */
+			const uint8_t *h = w->p + hl[cur].off, *c = memchr(h, ':', hl[cur].len);
+			struct drp_slice nm = DRP_SLICE(h, (size_t)(c - h)), v;
+			size_t vs = (size_t)(c - w->p) + 1, ve = cur_end;
+
+			while (vs < ve && (w->p[vs] == ' ' || w->p[vs] == '\t'))
+				vs++;
+			while (ve > vs && (w->p[ve - 1] == '\r' || w->p[ve - 1] == '\n'))
+				ve--;
+			v = DRP_SLICE(w->p + vs, ve - vs);
+			if (!pt->has_ct && sl_ieq(nm, "content-type")) {
+				pt->ct = v;
+				pt->has_ct = 1;
+			} else if (!pt->has_cte && sl_ieq(nm, "content-transfer-encoding")) {
+				pt->cte = v;
+				pt->has_cte = 1;
+			}
+			cur = (size_t)-1;
+		}
+		if (i == nh)
+			break;
+		if (len >= 5 && !memcmp(l, "From ", 5)) {
+			if (i == 0)
+				continue; /* mbox envelope */
+			if (i == nh - 1) {
+				unread(w, &hl[i]); /* first body line after all */
+				break;
+			}
+			continue;
+		}
+		if (l[0] == ':')
+			continue;
+		cur = i;
+		cur_end = hl[i].off + hl[i].len;
+	}
+}
+
+/* Python's str.splitlines()/NLCRE_eol: drop one trailing line end. */
+static void leaf_strip_eol(struct pz_leaf *lf, const uint8_t *p)
+{
+	struct pz_line *s;
+
+	while (lf->nseg > 0 && lf->seg[lf->nseg - 1].len == 0)
+		lf->nseg--;
+	if (lf->nseg == 0)
+		return;
+	s = &lf->seg[lf->nseg - 1];
+	if (s->len >= 2 && p[s->off + s->len - 2] == '\r' && p[s->off + s->len - 1] == '\n')
+		s->len -= 2;
+	else if (p[s->off + s->len - 1] == '\r' || p[s->off + s->len - 1] == '\n')
+		s->len -= 1;
+}
+
+static void leaf_add(struct pz_leaf *lf, const struct pz_line *ln)
+{
+	if (lf->nseg > 0 && lf->seg[lf->nseg - 1].off + lf->seg[lf->nseg - 1].len == ln->off) {
+		lf->seg[lf->nseg - 1].len += ln->len;
+		return;
+	}
+	if (lf->nseg < PZ_SEGS)
+		lf->seg[lf->nseg++] = *ln;
+	else
+		lf->seg[PZ_SEGS - 1].len = ln->off + ln->len - lf->seg[PZ_SEGS - 1].off;
+}
+
+/* Read the rest of the current part into a leaf payload. */
+static void read_rest(struct walk *w, struct pz_leaf *lf)
+{
+	struct pz_line ln;
+
+	while (read_line(w, &ln))
+		leaf_add(lf, &ln);
+}
+
+static void skip_rest(struct walk *w)
+{
+	struct pz_line ln;
+
+	while (read_line(w, &ln))
+		;
+}
+
+static int emit_text(struct walk *w, const uint8_t *s, size_t n)
+{
+	if (drp_pyzor_normalize_text(s, n, w->flags, w->out) < 0)
+		return -1;
+	return 0;
+}
+
+/* digest_payloads for one leaf part (7.1). */
+static int emit_leaf(struct walk *w, struct pz_leaf *lf)
+{
+	struct drp_slice pay;
+	struct drp_buf *cs = &w->b3;
+	int i, r;
+
+	if (lf->nseg == 1) {
+		pay = DRP_SLICE(w->p + lf->seg[0].off, lf->seg[0].len);
+	} else {
+		w->b1.len = 0;
+		for (i = 0; i < lf->nseg; i++)
+			if (drp_buf_append(&w->b1, w->p + lf->seg[i].off, lf->seg[i].len) < 0)
+				return -1;
+		pay = DRP_SLICE(w->b1.p, w->b1.len);
+	}
+	if (lf->pt.mt == MT_TEXT) {
+		struct drp_slice dec = pay, cte = lf->pt.cte;
+		struct drp_buf *db = lf->nseg == 1 ? &w->b1 : &w->b2;
+		size_t k, o;
+
+		db->len = 0;
+		if (lf->pt.has_cte && sl_ieq(cte, "base64")) {
+			if (drp_pyzor_b64_decode(pay.p, pay.len, db) < 0)
+				return -1;
+			dec = DRP_SLICE(db->p, db->len);
+		} else if (lf->pt.has_cte && sl_ieq(cte, "quoted-printable")) {
+			if (drp_pyzor_qp_decode(pay.p, pay.len, db) < 0)
+				return -1;
+			dec = DRP_SLICE(db->p, db->len);
+		} else if (lf->pt.has_cte &&
+		           (sl_ieq(cte, "x-uuencode") || sl_ieq(cte, "uuencode") ||
+		            sl_ieq(cte, "uue") || sl_ieq(cte, "x-uue"))) {
+			r = drp_pyzor_uu_decode(pay.p, pay.len, db);
+			if (r < 0)
+				return -1;
+			if (r == 0)
+				dec = DRP_SLICE(db->p, db->len);
+		}
+		/* get_content_charset: unquoted, ASCII only, lowercased */
+		r = lf->pt.has_ct ? get_param(lf->pt.ct, "charset", cs) : 0;
+		if (r < 0)
+			return -1;
+		if (r == 1) {
+			for (k = 0, o = 0; k < cs->len; k++) {
+				if (cs->p[k] >= 0x80)
+					r = 0;
+				if (cs->p[k] == 0 && (w->flags & DRP_PYZOR_NUL_RULE))
+					continue;
+				cs->p[o++] = cs->p[k];
+			}
+			cs->len = o;
+		}
+		{
+			struct drp_buf txt;
+
+			drp_buf_init(&txt);
+			r = (r == 1 && cs->len > 0)
+			        ? drp_pyzor_charset_decode((const char *)cs->p, cs->len, dec.p,
+			                                   dec.len, 0, &txt)
+			        : 1;
+			if (r == 1) {
+				txt.len = 0;
+				r = dec_ascii(dec.p, dec.len, 0, &txt);
+			}
+			if (r < 0) {
+				drp_buf_free(&txt);
+				return -1;
+			}
+			if (lf->pt.html) {
+				int crash = 0;
+
+				w->b3.len = 0;
+				r = drp_pyzor_html_text(txt.p, txt.len, &w->b3, &crash);
+				if (crash)
+					w->seen |= DRP_PYZOR_SAW_HTML_CRASH;
+				if (r == 0)
+					r = emit_text(w, w->b3.p, w->b3.len);
+			} else {
+				r = emit_text(w, txt.p, txt.len);
+			}
+			drp_buf_free(&txt);
+			return r;
+		}
+	}
+	/* any other part: raw payload; ASCII as is, else the charset as
+	 * written with errors replaced (get_payload(decode=False)) */
+	for (i = 0; (size_t)i < pay.len && pay.p[i] < 0x80; i++)
+		;
+	if ((size_t)i == pay.len)
+		return emit_text(w, pay.p, pay.len);
+	{
+		struct drp_buf txt;
+
+		r = lf->pt.has_ct ? get_param(lf->pt.ct, "charset", cs) : 0;
+		if (r < 0)
+			return -1;
+		drp_buf_init(&txt);
+		r = r == 1 ? drp_pyzor_charset_decode((const char *)cs->p, cs->len, pay.p, pay.len,
+		                                      1, &txt)
+		           : drp_pyzor_charset_decode("ascii", 5, pay.p, pay.len, 1, &txt);
+		if (r == 1) {
+			txt.len = 0;
+			r = dec_ascii(pay.p, pay.len, 1, &txt);
+		}
+		if (r == 0)
+			r = emit_text(w, txt.p, txt.len);
+		drp_buf_free(&txt);
+		return r;
+	}
+}
+
+static void flush_pending(struct walk *w)
+{
+	if (w->has_pending && !w->oom && emit_leaf(w, &w->pending) < 0)
+		w->oom = 1;
+	w->has_pending = 0;
+}
+
+static void parsegen(struct walk *w, int depth, int dflt_rfc822);
+
+static void multipart_body(struct walk *w, struct pz_part *pt, int depth)
+{
+	struct pz_leaf pre;
+	struct pz_line ln;
+	struct eofm m;
+	struct drp_buf bnd;
+	size_t i;
+	int r, capturing = 1, close_seen = 0;
+
+	memset(&pre, 0, sizeof(pre));
+	r = get_param(pt->ct, "boundary", &w->b3);
+	if (r < 0) {
+		w->oom = 1;
+		return;
+	}
+	if (r == 0) { /* no boundary: the whole body is one raw payload */
+		memset(&w->pending, 0, sizeof(w->pending));
+		w->pending.pt = *pt;
+		read_rest(w, &w->pending);
+		w->has_pending = 1;
+		return;
+	}
+	/* get_boundary: unquoted a second time, then right-stripped */
+	drp_buf_init(&bnd);
+	if (unquote_into(DRP_SLICE(w->b3.p, w->b3.len), &bnd) < 0) {
+		w->oom = 1;
+		drp_buf_free(&bnd);
+		return;
+	}
+	while (bnd.len && py_strip_ws[bnd.p[bnd.len - 1]])
+		bnd.len--;
+	m.never = 0;
+	for (i = 0; i < bnd.len; i++)
+		if (bnd.p[i] >= 0x80)
+			m.never = 1; /* reaches Python as U+FFFD: matches no line */
+	m.b = bnd.p ? bnd.p : (const uint8_t *)"";
+	m.len = bnd.len;
+	if (w->neof >= (int)(sizeof(w->eof) / sizeof(w->eof[0]))) {
+		drp_buf_free(&bnd);
+		skip_rest(w);
+		return;
+	}
+	while (read_line(w, &ln)) {
+		const uint8_t *l = w->p + ln.off;
+
+		r = delim_match(l, ln.len, &m);
+		if (r == 0) {
+			leaf_add(&pre, &ln);
+			continue;
+		}
+		if (r == 2) {
+			close_seen = 1;
+			break;
+		}
+		if (capturing) {
+			capturing = 0;
+			unread(w, &ln);
+			continue;
+		}
+		/* a separator: skip any delimiter lines right after it */
+		while (read_line(w, &ln)) {
+			if (!delim_match(w->p + ln.off, ln.len, &m)) {
+				unread(w, &ln);
+				break;
+			}
+		}
+		w->eof[w->neof++] = m;
+		parsegen(w, depth + 1, pt->digest);
+		if (!w->last_multipart && w->has_pending)
+			leaf_strip_eol(&w->pending, w->p);
+		w->neof--;
+		w->last_multipart = 1;
+		if (w->oom)
+			break;
+	}
+	drp_buf_free(&bnd);
+	if (capturing) {
+		memset(&w->pending, 0, sizeof(w->pending));
+		w->pending = pre;
+		w->pending.pt = *pt;
+		w->has_pending = 1;
+		skip_rest(w);
+		return;
+	}
+	if (close_seen)
+		skip_rest(w); /* epilogue */
+}
+
+/* FeedParser._parsegen for one message/part. */
+static void parsegen(struct walk *w, int depth, int dflt_rfc822)
+{
+	struct pz_line ln, *hl = NULL;
+	size_t nh = 0, cap = 0;
+	struct pz_part pt;
+
+	if (w->oom)
+		return;
+	flush_pending(w);
+	while (read_line(w, &ln)) {
+		const uint8_t *l = w->p + ln.off;
+
+		if (!is_header_line(l, ln.len)) {
+			if (!(l[0] == '\r' || l[0] == '\n'))
+				unread(w, &ln);
+			break;
+		}
+		if (nh == cap) {
+			size_t nc = cap ? cap * 2 : 32;
+			struct pz_line *nl = realloc(hl, nc * sizeof(*nl));
+
+			if (nl == NULL) {
+				w->oom = 1;
+				free(hl);
+				return;
+			}
+			hl = nl;
+			cap = nc;
+		}
+		hl[nh++] = ln;
+	}
+	parse_headers(w, hl, nh, &pt);
+	free(hl);
+	classify(&pt, dflt_rfc822);
+	w->last_multipart = pt.mt == MT_MULTIPART;
+	if (depth >= PZ_MAX_DEPTH && (pt.mt == MT_MULTIPART || pt.mt == MT_MESSAGE))
+		pt.mt = MT_OTHER; /* too deep: a raw leaf */
+	if (pt.mt == MT_MESSAGE && pt.dstatus) {
+		for (;;) {
+			if (w->neof >= (int)(sizeof(w->eof) / sizeof(w->eof[0])))
+				break;
+			w->eof[w->neof].b = NULL;
+			w->eof[w->neof].never = 0;
+			w->neof++;
+			parsegen(w, depth + 1, 0);
+			w->neof--;
+			if (!read_line(w, &ln) || !read_line(w, &ln) || w->oom)
+				break;
+			unread(w, &ln);
+		}
+		return;
+	}
+	if (pt.mt == MT_MESSAGE) {
+		parsegen(w, depth + 1, 0);
+		return;
+	}
+	if (pt.mt == MT_MULTIPART) {
+		multipart_body(w, &pt, depth);
+		return;
+	}
+	memset(&w->pending, 0, sizeof(w->pending));
+	w->pending.pt = pt;
+	read_rest(w, &w->pending);
+	w->has_pending = 1;
+}
+
+/* ------------------------------------------------------------ the digest */
+
+int drp_pyzor_normalized(const uint8_t *msg, size_t len, unsigned flags,
+                         struct drp_pyzor_lines *out, unsigned *seen, char *err, size_t errlen)
+{
+	struct walk *w = calloc(1, sizeof(*w));
+	int rc = 0;
+
+	if (w == NULL) {
+		snprintf(err, errlen, "pyzor digest: out of memory");
+		return -1;
+	}
+	w->p = msg;
+	w->n = len;
+	w->flags = flags;
+	w->out = out;
+	drp_buf_init(&w->b1);
+	drp_buf_init(&w->b2);
+	drp_buf_init(&w->b3);
+	parsegen(w, 0, 0);
+	flush_pending(w);
+	if (w->oom) {
+		snprintf(err, errlen, "pyzor digest: out of memory");
+		rc = -1;
+	}
+	if (seen)
+		*seen = w->seen;
+	drp_buf_free(&w->b1);
+	drp_buf_free(&w->b2);
+	drp_buf_free(&w->b3);
+	free(w);
+	return rc;
+}
+
+int drp_pyzor_sample(const struct drp_pyzor_lines *norm, struct drp_pyzor_lines *out)
+{
+	static const size_t spec[2][2] = {{20, 3}, {60, 3}};
+	size_t i, k, n = norm->n;
+
+	if (n <= 4) {
+		for (i = 0; i < n; i++) {
+			struct drp_slice l = drp_pyzor_line(norm, i);
+
+			if (lines_add(out, l.p, l.len) < 0)
+				return -1;
+		}
+		return 0;
+	}
+	for (k = 0; k < 2; k++) {
+		size_t s = spec[k][0] * n / 100;
+
+		for (i = 0; i < spec[k][1]; i++) {
+			struct drp_slice l = drp_pyzor_line(norm, s + i);
+
+			if (s + i < n && lines_add(out, l.p, l.len) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+int drp_pyzor_digest(const uint8_t *msg, size_t len, unsigned flags, char hex[41], unsigned *seen,
+                     char *err, size_t errlen)
+{
+	struct drp_pyzor_lines norm, fed;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *ctx = NULL;
+	size_t i;
+	int rc = -1;
+
+	drp_pyzor_lines_init(&norm);
+	drp_pyzor_lines_init(&fed);
+	if (drp_pyzor_normalized(msg, len, flags, &norm, seen, err, errlen) < 0)
+		goto done;
+	if (drp_pyzor_sample(&norm, &fed) < 0) {
+		snprintf(err, errlen, "pyzor digest: out of memory");
+		goto done;
+	}
+	ctx = EVP_MD_CTX_new();
+	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) != 1) {
+		snprintf(err, errlen, "pyzor digest: SHA-1 unavailable");
+		goto done;
+	}
+	/* the fed lines are concatenated: one update over the joined text */
+	for (i = 0; i < fed.n; i++) {
+		struct drp_slice l = drp_pyzor_line(&fed, i);
+
+		if (EVP_DigestUpdate(ctx, l.p, l.len) != 1)
+			goto done;
+	}
+	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 20)
+		goto done;
+	drp_hex(md, 20, hex);
+	rc = 0;
+done:
+	EVP_MD_CTX_free(ctx);
+	drp_pyzor_lines_free(&norm);
+	drp_pyzor_lines_free(&fed);
+	return rc;
+}
