@@ -70,6 +70,9 @@ int reg_random(uint8_t *out, size_t n);
 /* A random string of `n` characters from [A-Za-z0-9]; out has n+1 bytes. */
 int reg_random_alnum(char *out, size_t n);
 
+/* Print NAME=value for a POSIX shell (single-quoted unless plainly safe). */
+void reg_print_var(const char *name, const char *value);
+
 /* Join dir and name into out; -1 when it does not fit. */
 int reg_path_join(char *out, size_t outlen, const char *dir, const char *name);
 

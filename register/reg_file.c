@@ -376,3 +376,25 @@ int reg_random_alnum(char *out, size_t n)
 	out[n] = '\0';
 	return 0;
 }
+
+void reg_print_var(const char *name, const char *value)
+{
+	const char *p;
+
+	for (p = value; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || strchr("._@+-/=,:%", *p)))
+			break;
+	if (*p == '\0' && *value != '\0') {
+		printf("%s=%s\n", name, value);
+		return;
+	}
+	printf("%s='", name);
+	for (p = value; *p; p++) {
+		if (*p == '\'')
+			fputs("'\\''", stdout);
+		else
+			putchar(*p);
+	}
+	fputs("'\n", stdout);
+}
