@@ -462,11 +462,11 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		}
-		if (nflags == MAX_FLAGS || strlen(optarg) + strlen(key) + 2 > sizeof(flagbuf[0])) {
+		if (nflags == MAX_FLAGS || snprintf(flagbuf[nflags], sizeof(flagbuf[0]), "%s=%s",
+		                                    key, optarg) >= (int)sizeof(flagbuf[0])) {
 			fprintf(stderr, "drp-fcgi: too many or too long options\n");
 			return 2;
 		}
-		snprintf(flagbuf[nflags], sizeof(flagbuf[0]), "%s=%s", key, optarg);
 		flags[nflags] = flagbuf[nflags];
 		nflags++;
 	}
