@@ -1,0 +1,593 @@
+/* Unit tests of the Razor2 wire format (razor_proto) and razorhome files
+ * (razor_home).  Expected bytes come from the reference: the transcripts
+ * and the HMAC vector of razor-protocol.md, and values computed with the
+ * installed Razor2::String (makesis, hextobase64, xor_key + hmac_sha1). */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "razor_home.h"
+#include "razor_proto.h"
+
+#define S(lit) (const uint8_t *)(lit), strlen(lit)
+
+static struct drp_razor_sis sis;
+
+/* ---- SIS ---- */
+
+START_TEST(sis_basic)
+{
+	ck_assert_int_eq(drp_razor_sis_parse(S("sn=C&srl=1&a=l&a=cg&ep4=7542-10\r\n"), &sis), 0);
+	ck_assert_str_eq(drp_razor_sis_get(&sis, "sn"), "C");
+	ck_assert_str_eq(drp_razor_sis_get(&sis, "srl"), "1");
+	/* parsesis fills a hash: the last `a` wins */
+	ck_assert_str_eq(drp_razor_sis_get(&sis, "a"), "cg");
+	ck_assert_str_eq(drp_razor_sis_get(&sis, "ep4"), "7542-10");
+	ck_assert_ptr_null(drp_razor_sis_get(&sis, "x"));
+}
+END_TEST
+
+START_TEST(sis_quirks)
+{
+	/* the value ends at a second raw '=' */
+	ck_assert_int_eq(drp_razor_sis_parse(S("achal=ab=cd&k"), &sis), 0);
+	ck_assert_str_eq(drp_razor_sis_get(&sis, "achal"), "ab");
+	ck_assert_str_eq(drp_razor_sis_get(&sis, "k"), "");
+	/* %XX unescaped, '+' kept, a broken escape kept literally */
+	ck_assert_int_eq(drp_razor_sis_parse(S("v=a%20b+c%3d%4&w=%"), &sis), 0);
+	ck_assert_str_eq(drp_razor_sis_get(&sis, "v"), "a b+c=%4");
+	ck_assert_str_eq(drp_razor_sis_get(&sis, "w"), "%");
+	/* empty pairs are dropped, "k=" is an empty value */
+	ck_assert_int_eq(drp_razor_sis_parse(S("&&p=0&&cf=&"), &sis), 0);
+	ck_assert_int_eq(sis.n, 2);
+	ck_assert_str_eq(drp_razor_sis_get(&sis, "cf"), "");
+	/* %00 survives with its length */
+	ck_assert_int_eq(drp_razor_sis_parse(S("z=a%00b"), &sis), 0);
+	ck_assert_int_eq(sis.f[0].vlen, 3);
+}
+END_TEST
+
+START_TEST(sis_limits)
+{
+	char big[8192];
+	size_t i, n = 0;
+
+	for (i = 0; i < DRP_RAZOR_SIS_MAX + 1; i++)
+		n += (size_t)snprintf(big + n, sizeof(big) - n, "k%zu=v&", i);
+	ck_assert_int_eq(drp_razor_sis_parse((const uint8_t *)big, n, &sis), -1);
+	memset(big, 'x', sizeof(big));
+	big[0] = 'k';
+	big[1] = '=';
+	ck_assert_int_eq(drp_razor_sis_parse((const uint8_t *)big, sizeof(big), &sis), -1);
+}
+END_TEST
+
+START_TEST(sis_encode)
+{
+	struct drp_buf b;
+	const struct drp_razor_pair kv[] = {{"user", "a b=c&d"}, {"a", "reg"}, {"pass", "x~y.z_-"}};
+
+	drp_buf_init(&b);
+	ck_assert_int_eq(drp_razor_sis_encode(&b, kv, 3, 1), 0);
+	/* Razor2::String::makesis gives exactly this */
+	ck_assert_str_eq(drp_buf_cstr(&b), "a=reg&pass=x~y.z_-&user=a%20b%3Dc%26d\r\n");
+	drp_buf_reset(&b);
+	ck_assert_int_eq(drp_razor_sis_encode(&b, kv, 3, 0), 0);
+	ck_assert_str_eq(drp_buf_cstr(&b), "a=reg&pass=x~y.z_-&user=a b=c&d\r\n");
+	drp_buf_free(&b);
+}
+END_TEST
+
+/* ---- batches ---- */
+
+static void mkq(struct drp_razor_q *q, const char *e, const char *ep4, const char *s)
+{
+	q->n = 0;
+	q->kv[q->n++] = (struct drp_razor_pair){"s", s};
+	q->kv[q->n++] = (struct drp_razor_pair){"e", e};
+	if (ep4)
+		q->kv[q->n++] = (struct drp_razor_pair){"ep4", ep4};
+	q->kv[q->n++] = (struct drp_razor_pair){"a", "c"};
+}
+
+START_TEST(batch_transcript)
+{
+	struct drp_razor_q q[4];
+	struct drp_razor_unit u[4];
+	struct drp_buf b;
+
+	/* razor-check of gazor_multipart.eml in transcripts.txt */
+	mkq(&q[0], "4", "7542-10", "N2c-FcfhBgp0EJ4s83rD157cZQwA");
+	mkq(&q[1], "8", NULL, "A1X0JdhQ1qEA");
+	mkq(&q[2], "4", "7542-10", "Rx6yV6Fr5o82gcJ4NlfOcXc8OpYA");
+	mkq(&q[3], "8", NULL, "A1X0JdhQ1qEA");
+	drp_buf_init(&b);
+	ck_assert_int_eq(drp_razor_batch(q, 4, 4, 128, &b, u, 4), 1);
+	ck_assert_str_eq(drp_buf_cstr(&b), "-a=c&e=4&ep4=7542-10&s=N2c-FcfhBgp0EJ4s83rD157cZQwA\r\n"
+	                                   "a=c&e=8&s=A1X0JdhQ1qEA\r\n"
+	                                   "a=c&e=4&ep4=7542-10&s=Rx6yV6Fr5o82gcJ4NlfOcXc8OpYA\r\n"
+	                                   "a=c&e=8&s=A1X0JdhQ1qEA\r\n"
+	                                   ".\r\n");
+	ck_assert_int_eq(u[0].count, 4);
+	ck_assert_int_eq(u[0].first, 0);
+	ck_assert(u[0].batch);
+	drp_buf_free(&b);
+}
+END_TEST
+
+START_TEST(batch_grouping)
+{
+	struct drp_razor_q q[9];
+	struct drp_razor_unit u[9];
+	struct drp_buf b;
+	int i;
+
+	for (i = 0; i < 9; i++)
+		mkq(&q[i], "8", NULL, "A1X0JdhQ1qEA");
+	drp_buf_init(&b);
+	/* one query: a plain line */
+	ck_assert_int_eq(drp_razor_batch(q, 1, 4, 128, &b, u, 9), 1);
+	ck_assert_str_eq(drp_buf_cstr(&b), "a=c&e=8&s=A1X0JdhQ1qEA\r\n");
+	ck_assert(!u[0].batch);
+	/* five: a batch of bql=4, the leftover alone */
+	drp_buf_reset(&b);
+	ck_assert_int_eq(drp_razor_batch(q, 5, 4, 128, &b, u, 9), 2);
+	ck_assert_int_eq(u[0].count, 4);
+	ck_assert_int_eq(u[1].count, 1);
+	ck_assert_int_eq(u[1].first, 4);
+	ck_assert(!u[1].batch);
+	/* nine: 4 + 4 + 1 */
+	drp_buf_reset(&b);
+	ck_assert_int_eq(drp_razor_batch(q, 9, 4, 128, &b, u, 9), 3);
+	ck_assert_int_eq(u[2].first, 8);
+	/* bql 0 = no line limit */
+	drp_buf_reset(&b);
+	ck_assert_int_eq(drp_razor_batch(q, 9, 0, 0, &b, u, 9), 1);
+	ck_assert_int_eq(u[0].count, 9);
+	/* bqs: a batch closes once its text passes bqs KiB */
+	drp_buf_reset(&b);
+	ck_assert_int_eq(drp_razor_batch(q, 0, 4, 128, &b, u, 9), 0);
+	ck_assert_int_eq(drp_razor_batch(q, 9, 4, 128, &b, u, 1), -1);
+	drp_buf_free(&b);
+}
+END_TEST
+
+START_TEST(batch_bqs)
+{
+	static char sig[2000];
+	struct drp_razor_q q[3];
+	struct drp_razor_unit u[3];
+	struct drp_buf b;
+	int i;
+
+	memset(sig, 'A', sizeof(sig) - 1);
+	for (i = 0; i < 3; i++)
+		mkq(&q[i], "4", "1-1", sig);
+	drp_buf_init(&b);
+	/* 2 lines > 1 KiB: the third starts a new unit */
+	ck_assert_int_eq(drp_razor_batch(q, 3, 100, 1, &b, u, 3), 2);
+	ck_assert_int_eq(u[0].count, 2);
+	drp_buf_free(&b);
+}
+END_TEST
+
+/* ---- framing ---- */
+
+START_TEST(frame_cases)
+{
+	char err[96];
+
+	ck_assert_int_eq(drp_razor_frame(S("p=0\r\n"), 1024, err, sizeof(err)), 5);
+	ck_assert_int_eq(drp_razor_frame(S("p=0\r\np=1\r\n"), 1024, err, sizeof(err)), 5);
+	ck_assert_int_eq(drp_razor_frame(S("p=0\r"), 1024, err, sizeof(err)), 0);
+	ck_assert_int_eq(drp_razor_frame(S(""), 1024, err, sizeof(err)), 0);
+	ck_assert_int_eq(drp_razor_frame(S("-p=0\r\np=1&cf=100\r\n.\r\n"), 1024, err, sizeof(err)),
+	                 21);
+	/* split batch: not complete until the "." line */
+	ck_assert_int_eq(drp_razor_frame(S("-p=0\r\np=1&cf=100\r\n"), 1024, err, sizeof(err)), 0);
+	ck_assert_int_eq(drp_razor_frame(S("-p=0\r\np=1&cf=100\r\n.\r"), 1024, err, sizeof(err)),
+	                 0);
+	/* a first line "-." is not the end */
+	ck_assert_int_eq(drp_razor_frame(S("-.\r\n"), 1024, err, sizeof(err)), 0);
+	ck_assert_int_eq(drp_razor_frame(S("-.\r\n.\n"), 1024, err, sizeof(err)), 6);
+	/* bounded */
+	ck_assert_int_eq(drp_razor_frame(S("-p=0\r\np=0\r\np=0\r\n"), 8, err, sizeof(err)), -1);
+	ck_assert_int_eq(drp_razor_frame(S("p=0p=0p=0"), 8, err, sizeof(err)), -1);
+}
+END_TEST
+
+START_TEST(frame_long_line)
+{
+	size_t n = DRP_RAZOR_LINE_MAX + 10;
+	uint8_t *p = malloc(n);
+	char err[96];
+
+	memset(p, 'x', n);
+	ck_assert_int_eq(drp_razor_frame(p, n, 1 << 20, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "line"));
+	p[0] = '-';
+	ck_assert_int_eq(drp_razor_frame(p, n, 1 << 20, err, sizeof(err)), -1);
+	free(p);
+}
+END_TEST
+
+START_TEST(answer_lines)
+{
+	struct drp_slice l[8];
+	const char *a = "-p=1&cf=100\r\np=0\r\np=1&ct=1\r\n.\r\n";
+
+	ck_assert_int_eq(drp_razor_answer_lines(S(a), l, 8), 3);
+	ck_assert_int_eq(l[0].len, 10);
+	ck_assert(memcmp(l[0].p, "p=1&cf=100", 10) == 0);
+	ck_assert(memcmp(l[2].p, "p=1&ct=1", 8) == 0);
+	ck_assert_int_eq(drp_razor_answer_lines(S(a), l, 2), -1);
+	ck_assert_int_eq(drp_razor_answer_lines(S("res=1\r\n"), l, 8), 1);
+	ck_assert_int_eq(l[0].len, 5);
+	ck_assert_int_eq(drp_razor_answer_lines(S("-res=1\r\n.\r\n"), l, 8), 1);
+}
+END_TEST
+
+/* ---- greeting, state, decisions ---- */
+
+START_TEST(greeting)
+{
+	struct drp_razor_greeting g;
+	char err[128];
+
+	ck_assert_int_eq(
+	    drp_razor_parse_greeting(S("sn=C&srl=5098&a=l&a=cg&ep4=7542-10\r\n"), &g, err, 128), 0);
+	ck_assert_str_eq(g.sn, "C");
+	ck_assert(g.has_srl);
+	ck_assert_int_eq(g.srl, 5098);
+	ck_assert_str_eq(g.ep4, "7542-10");
+	ck_assert(g.cg);
+	ck_assert_int_eq(drp_razor_parse_greeting(S("sn=N&a=cg&a=l\r\n"), &g, err, 128), 0);
+	ck_assert(!g.cg);
+	ck_assert(!g.has_srl);
+	ck_assert_int_eq(drp_razor_parse_greeting(S("srl=1&ep4=1-2\r\n"), &g, err, 128), -1);
+	ck_assert_int_eq(drp_razor_parse_greeting(S("sn=0\r\n"), &g, err, 128), -1);
+	/* ep4 is echoed into unescaped batch lines: only digits and '-' */
+	ck_assert_int_eq(drp_razor_parse_greeting(S("sn=C&ep4=1-2%26x%3D1\r\n"), &g, err, 128), -1);
+	ck_assert_int_eq(drp_razor_parse_greeting(S("\xff\xfe"), &g, err, 128), -1);
+}
+END_TEST
+
+START_TEST(srvconf)
+{
+	struct drp_razor_srvconf c;
+
+	drp_razor_srvconf_default(&c);
+	ck_assert_int_eq(c.srl, -1);
+	ck_assert_str_eq(c.ep4, "7542-10");
+	ck_assert_int_eq(c.bql, 4);
+	ck_assert_int_eq(c.bqs, 128);
+	ck_assert_uint_eq(c.se, 0xC8);
+	drp_razor_srvconf_set(&c, "se", "3BC8");
+	drp_razor_srvconf_set(&c, "ac", "21");
+	drp_razor_srvconf_set(&c, "srl", "5098");
+	drp_razor_srvconf_set(&c, "ep4", "bad&ep4");
+	drp_razor_srvconf_set(&c, "zone", "razor2.local");
+	drp_razor_srvconf_set(&c, "unknown", "1");
+	ck_assert_uint_eq(c.se, 0x3BC8);
+	/* bit n-1 = engine n: 4 and 8 are in 3BC8 */
+	ck_assert(c.se & (1u << 3));
+	ck_assert(c.se & (1u << 7));
+	ck_assert_int_eq(c.ac, 21);
+	ck_assert_int_eq(c.srl, 5098);
+	ck_assert_str_eq(c.ep4, "7542-10");
+	ck_assert_str_eq(c.zone, "razor2.local");
+	ck_assert_uint_eq(drp_razor_parse_se("zz"), 0);
+}
+END_TEST
+
+START_TEST(min_cf_spec)
+{
+	int cf;
+
+	ck_assert_int_eq(drp_razor_min_cf("ac", 21, &cf), 0);
+	ck_assert_int_eq(cf, 21);
+	ck_assert_int_eq(drp_razor_min_cf("ac + 10", 21, &cf), 0);
+	ck_assert_int_eq(cf, 31);
+	ck_assert_int_eq(drp_razor_min_cf("ac-30", 21, &cf), 0);
+	ck_assert_int_eq(cf, 0);
+	ck_assert_int_eq(drp_razor_min_cf("75", 21, &cf), 0);
+	ck_assert_int_eq(cf, 75);
+	ck_assert_int_eq(drp_razor_min_cf("1000", 21, &cf), 0);
+	ck_assert_int_eq(cf, 100);
+	ck_assert_int_eq(drp_razor_min_cf("ac*2", 21, &cf), -1);
+	ck_assert_int_eq(cf, 21);
+	ck_assert_int_eq(drp_razor_min_cf("", 5, &cf), -1);
+}
+END_TEST
+
+static int resp(const char *line, int min_cf, int *ct, long *cf)
+{
+	ck_assert_int_eq(drp_razor_sis_parse(S(line), &sis), 0);
+	return drp_razor_check_resp(&sis, min_cf, ct, cf);
+}
+
+START_TEST(check_resp)
+{
+	int ct;
+	long cf;
+
+	ck_assert_int_eq(resp("p=1", 50, &ct, &cf), 1);
+	ck_assert_int_eq(cf, -1);
+	ck_assert_int_eq(resp("p=1&cf=50", 50, &ct, &cf), 1);
+	ck_assert_int_eq(resp("p=1&cf=49", 50, &ct, &cf), 0);
+	ck_assert_int_eq(cf, 49);
+	ck_assert_int_eq(resp("p=0&cf=100", 0, &ct, &cf), 0);
+	ck_assert_int_eq(resp("p=1&err=200", 0, &ct, &cf), 0);
+	ck_assert_int_eq(resp("p=01", 0, &ct, &cf), 0);
+	ck_assert_int_eq(resp("p=1&ct=1", 0, &ct, &cf), 1);
+	ck_assert_int_eq(ct, 1);
+	ck_assert_int_eq(resp("p=1&ct=0", 0, &ct, &cf), 1);
+	ck_assert_int_eq(ct, 0);
+}
+END_TEST
+
+START_TEST(logic)
+{
+	int spam[3] = {1, 0, 0}, ct[3] = {0, 0, 0}, txt[3] = {0, 1, 1}, inl[3] = {0, 0, 1};
+
+	ck_assert_int_eq(drp_razor_logic(4, 3, spam, ct, txt, inl), 1);
+	ck_assert_int_eq(drp_razor_logic(5, 3, spam, ct, txt, inl), 0);
+	ck_assert_int_eq(drp_razor_logic(1, 3, spam, ct, txt, inl), 1);
+	/* method 2: the first inline text part decides */
+	ck_assert_int_eq(drp_razor_logic(2, 3, spam, ct, txt, inl), 0);
+	/* method 3: every text part must be spam */
+	ck_assert_int_eq(drp_razor_logic(3, 3, spam, ct, txt, inl), 0);
+	ct[0] = 1; /* a contention part is ignored by 4 and 5 */
+	ck_assert_int_eq(drp_razor_logic(4, 3, spam, ct, txt, inl), 0);
+	ck_assert_int_eq(drp_razor_logic(1, 3, spam, ct, txt, inl), 1);
+	spam[1] = spam[2] = 1;
+	ck_assert_int_eq(drp_razor_logic(5, 3, spam, ct, txt, inl), 1);
+	ck_assert_int_eq(drp_razor_logic(3, 3, spam, ct, txt, inl), 1);
+	ck_assert_int_eq(drp_razor_logic(4, 0, spam, ct, txt, inl), 0);
+}
+END_TEST
+
+/* ---- base64 variant and authentication ---- */
+
+START_TEST(b64)
+{
+	char out[64];
+
+	ck_assert_int_eq(drp_razor_hex_b64("da39a3ee5e6b4b0d3255bfef95601890afd80709", 40, out), 0);
+	ck_assert_str_eq(out, "tclcd6dtLQvEqt9_mmCBkF-xDgkA");
+	ck_assert_int_eq(drp_razor_hex_b64("abc", 3, out), 0);
+	ck_assert_str_eq(out, "XT");
+	ck_assert_int_eq(drp_razor_hex_b64("0123456789abcdef", 16, out), 0);
+	ck_assert_str_eq(out, "CEwqbhldO38A");
+	ck_assert_int_eq(drp_razor_hex_b64("xyz", 3, out), -1);
+}
+END_TEST
+
+START_TEST(hmac_vector)
+{
+	char out[29];
+
+	/* razor-protocol.md section 4.2 */
+	ck_assert_int_eq(drp_razor_aresp(S("secret"), S("abcdefgh"), out), 0);
+	ck_assert_str_eq(out, "MzscZqjwiw78eRjxOJX-1ZL0590A");
+	/* the two authentications of transcripts.txt */
+	ck_assert_int_eq(drp_razor_aresp(S("secret"), S("EsFew9bjkIjrI8WV"), out), 0);
+	ck_assert_str_eq(out, "ovykQjHYqosRpnRPpeRhprxtTioA");
+	ck_assert_int_eq(drp_razor_aresp(S("secret"), S("1YXZwTKDakVkdFU0"), out), 0);
+	ck_assert_str_eq(out, "t4Z1j_C12mlk4U7Z-KLNkMkN7AIA");
+	/* a password over 64 bytes keeps its tail (perl string xor) */
+	ck_assert_int_eq(drp_razor_aresp(S("pppppppppppppppppppppppppppppppppppppppppppppppppppppp"
+	                                   "ppppppppppppppppZ"),
+	                                 S("chal-enge"), out),
+	                 0);
+	ck_assert_str_eq(out, "xw18aW-MU6l-nDr2cVtf_m0BwkIA");
+	ck_assert_int_eq(drp_razor_aresp(S("secret"), S(""), out), -1);
+	ck_assert_int_eq(drp_razor_aresp(S("secret"), S("0"), out), -1);
+	ck_assert_int_eq(drp_razor_aresp(S(""), S("abc"), out), -1);
+}
+END_TEST
+
+/* ---- razorhome files ---- */
+
+START_TEST(kv_files)
+{
+	const char *t = "# comment\n  razordiscovery = 127.0.0.1:2703 \r\nmin_cf=ac + 5\n"
+	                "novalue =\nnoequals\n  # indented comment = x\nuse_engines = 4, 8\n"
+	                "min_cf = 30\n";
+	struct drp_razor_kv kv;
+	struct drp_buf b;
+
+	drp_razor_kv_init(&kv);
+	ck_assert_int_eq(drp_razor_kv_parse(&kv, t, strlen(t)), 0);
+	ck_assert_int_eq(kv.n, 3);
+	ck_assert_str_eq(drp_razor_kv_get(&kv, "razordiscovery"), "127.0.0.1:2703");
+	ck_assert_str_eq(drp_razor_kv_get(&kv, "min_cf"), "30");
+	ck_assert_str_eq(drp_razor_kv_get(&kv, "use_engines"), "4, 8");
+	ck_assert_ptr_null(drp_razor_kv_get(&kv, "novalue"));
+	drp_buf_init(&b);
+	ck_assert_int_eq(drp_razor_kv_format(&kv, NULL, &b), 0);
+	ck_assert_str_eq(drp_buf_cstr(&b), "min_cf                 = 30\n"
+	                                   "razordiscovery         = 127.0.0.1:2703\n"
+	                                   "use_engines            = 4, 8\n");
+	drp_razor_kv_set(&kv, "bad", "a\nb");
+	ck_assert_int_eq(drp_razor_kv_format(&kv, NULL, &b), -1);
+	drp_buf_free(&b);
+	drp_razor_kv_free(&kv);
+}
+END_TEST
+
+START_TEST(lst_files)
+{
+	const char *t = "127.0.0.1:2703\nlocalhost\nlocalhost:2703\n# c.d.e\n"
+	                "  c301.cloudmark.com junk\nfoo.\n.bar.com\na..b.c\nx.y:notaport\n";
+	struct drp_razor_lst l;
+	struct drp_hostport hp;
+
+	drp_razor_lst_parse(&l, t, strlen(t));
+	/* localhost (no dot), "foo.", ".bar.com" and "a..b.c" do not match */
+	ck_assert_int_eq(l.n, 3);
+	ck_assert_str_eq(l.name[0], "127.0.0.1:2703");
+	ck_assert_str_eq(l.name[1], "c301.cloudmark.com");
+	ck_assert_str_eq(l.name[2], "x.y:notaport");
+	ck_assert_int_eq(drp_razor_lst_hostport(l.name[0], &hp), 0);
+	ck_assert_str_eq(hp.host, "127.0.0.1");
+	ck_assert_int_eq(hp.port, 2703);
+	ck_assert_int_eq(drp_razor_lst_hostport("10.1.2.3:3000", &hp), 0);
+	ck_assert_int_eq(hp.port, 3000);
+	/* razor connects to 2703 when the port is not numeric */
+	ck_assert_int_eq(drp_razor_lst_hostport(l.name[2], &hp), 0);
+	ck_assert_int_eq(hp.port, 2703);
+	ck_assert_int_eq(drp_razor_lst_hostport("h.x:99999", &hp), -1);
+}
+END_TEST
+
+static char tmpdir[] = "/tmp/test_razor_home.XXXXXX";
+
+START_TEST(home_roundtrip)
+{
+	struct drp_razor_lst l = {0}, r;
+	struct drp_razor_kv kv, back;
+	char err[256], path[4096], user[64], pass[64], link[64];
+	time_t mt;
+	ssize_t n;
+	FILE *f;
+	struct stat st;
+
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	/* lists */
+	ck_assert_int_eq(drp_razor_lst_load(tmpdir, "servers.catalogue.lst", &r, &mt, err, 256), 1);
+	snprintf(l.name[l.n++], DRP_RAZOR_NAME_MAX, "127.0.0.1:2703");
+	snprintf(l.name[l.n++], DRP_RAZOR_NAME_MAX, "c302.example.com");
+	ck_assert_int_eq(drp_razor_lst_save(tmpdir, "servers.catalogue.lst", &l, err, 256), 0);
+	ck_assert_int_eq(drp_razor_lst_load(tmpdir, "servers.catalogue.lst", &r, &mt, err, 256), 0);
+	ck_assert_int_eq(r.n, 2);
+	ck_assert_str_eq(r.name[1], "c302.example.com");
+	ck_assert(mt > 0);
+	/* another writer's lock: razor-agents skips the write, so do we */
+	snprintf(path, sizeof(path), "%s/servers.catalogue.lst.lock", tmpdir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fclose(f);
+	ck_assert_int_eq(drp_razor_lst_save(tmpdir, "servers.catalogue.lst", &l, err, 256), -1);
+	ck_assert_ptr_nonnull(strstr(err, "locked"));
+	unlink(path);
+
+	/* server state */
+	drp_razor_kv_init(&kv);
+	drp_razor_kv_set(&kv, "srl", "7");
+	drp_razor_kv_set(&kv, "ep4", "7542-10");
+	ck_assert_int_eq(drp_razor_srvconf_save(tmpdir, "127.0.0.1", &kv, err, 256), 0);
+	ck_assert_int_eq(drp_razor_srvconf_path(tmpdir, "../x", path, sizeof(path)), -1);
+	ck_assert_int_eq(drp_razor_srvconf_path(tmpdir, "127.0.0.1", path, sizeof(path)), 0);
+	drp_razor_kv_init(&back);
+	ck_assert_int_eq(drp_razor_kv_load(path, &back, err, 256), 0);
+	ck_assert_str_eq(drp_razor_kv_get(&back, "srl"), "7");
+	drp_razor_kv_free(&back);
+	drp_razor_kv_free(&kv);
+
+	/* identity: identity-<user> 0600 and the symlink */
+	ck_assert_int_eq(drp_razor_ident_load(tmpdir, NULL, user, 64, pass, 64, err, 256), 1);
+	drp_razor_kv_init(&kv);
+	drp_razor_kv_set(&kv, "user", "alice");
+	drp_razor_kv_set(&kv, "pass", "secret");
+	ck_assert_int_eq(drp_razor_ident_save(tmpdir, &kv, 0, path, sizeof(path), err, 256), 0);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	snprintf(path, sizeof(path), "%s/identity", tmpdir);
+	n = readlink(path, link, sizeof(link) - 1);
+	ck_assert_int_gt(n, 0);
+	link[n] = 0;
+	ck_assert_str_eq(link, "identity-alice");
+	ck_assert_int_eq(drp_razor_ident_load(tmpdir, NULL, user, 64, pass, 64, err, 256), 0);
+	ck_assert_str_eq(user, "alice");
+	ck_assert_str_eq(pass, "secret");
+	/* a second identity does not take over the link unless asked */
+	drp_razor_kv_set(&kv, "user", "bob");
+	ck_assert_int_eq(drp_razor_ident_save(tmpdir, &kv, 0, path, sizeof(path), err, 256), 0);
+	ck_assert_int_eq(drp_razor_ident_load(tmpdir, NULL, user, 64, pass, 64, err, 256), 0);
+	ck_assert_str_eq(user, "alice");
+	ck_assert_int_eq(drp_razor_ident_save(tmpdir, &kv, 1, path, sizeof(path), err, 256), 0);
+	ck_assert_int_eq(drp_razor_ident_load(tmpdir, NULL, user, 64, pass, 64, err, 256), 0);
+	ck_assert_str_eq(user, "bob");
+	drp_razor_kv_set(&kv, "user", "../evil");
+	ck_assert_int_eq(drp_razor_ident_save(tmpdir, &kv, 1, path, sizeof(path), err, 256), -1);
+	drp_razor_kv_free(&kv);
+	snprintf(path, sizeof(path), "rm -rf '%s'", tmpdir);
+	ck_assert_int_eq(system(path), 0);
+}
+END_TEST
+
+/* ---- malformed input never crashes the parsers ---- */
+
+START_TEST(malformed)
+{
+	uint8_t buf[512];
+	struct drp_slice l[16];
+	struct drp_razor_greeting g;
+	char err[128];
+	unsigned seed = 12345;
+	int i;
+	size_t j;
+
+	for (i = 0; i < 20000; i++) {
+		size_t n = (size_t)(rand_r(&seed) % sizeof(buf));
+
+		for (j = 0; j < n; j++) {
+			static const char alpha[] = "-.=&%\r\n0aZp1";
+			int r = rand_r(&seed);
+
+			buf[j] = (r & 1) ? (uint8_t)alpha[(r >> 1) % 12] : (uint8_t)(r >> 3);
+		}
+		(void)drp_razor_frame(buf, n, 256, err, sizeof(err));
+		(void)drp_razor_answer_lines(buf, n, l, 16);
+		(void)drp_razor_sis_parse(buf, n, &sis);
+		(void)drp_razor_parse_greeting(buf, n, &g, err, sizeof(err));
+	}
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("razor_client");
+	TCase *t = tcase_create("proto");
+
+	tcase_add_test(t, sis_basic);
+	tcase_add_test(t, sis_quirks);
+	tcase_add_test(t, sis_limits);
+	tcase_add_test(t, sis_encode);
+	tcase_add_test(t, batch_transcript);
+	tcase_add_test(t, batch_grouping);
+	tcase_add_test(t, batch_bqs);
+	tcase_add_test(t, frame_cases);
+	tcase_add_test(t, frame_long_line);
+	tcase_add_test(t, answer_lines);
+	tcase_add_test(t, greeting);
+	tcase_add_test(t, srvconf);
+	tcase_add_test(t, min_cf_spec);
+	tcase_add_test(t, check_resp);
+	tcase_add_test(t, logic);
+	tcase_add_test(t, b64);
+	tcase_add_test(t, hmac_vector);
+	tcase_add_test(t, malformed);
+	suite_add_tcase(s, t);
+	t = tcase_create("home");
+	tcase_add_test(t, kv_files);
+	tcase_add_test(t, lst_files);
+	tcase_add_test(t, home_roundtrip);
+	suite_add_tcase(s, t);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
