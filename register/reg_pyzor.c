@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 
 #include "netaddr.h"
+#include "pyzor_client.h"
 #include "reg.h"
 
 #define PZ_MAX_SERVERS 16
@@ -174,6 +175,34 @@ static int add_servers_from_text(const char *text, struct pz_server *sv, int *n,
 		sv[*n].port = hp[i].port;
 		(*n)++;
 	}
+	return 0;
+}
+
+/* The pyzor home's servers file, read by the client's own rules. */
+static int servers_file(const char *home, struct pz_server *sv, int *n)
+{
+	struct drp_hostport hp[DRP_PYZOR_MAX_SERVERS];
+	struct drp_buf b;
+	char path[4096], err[512];
+	int k, rc;
+
+	if (reg_path_join(path, sizeof(path), home, "servers") < 0)
+		return 0;
+	drp_buf_init(&b);
+	rc = reg_read_file(path, &b, PZ_FILE_MAX, err, sizeof(err));
+	if (rc < 0) {
+		reg_err("pyzor: %s", err);
+		drp_buf_free(&b);
+		return -1;
+	}
+	k = rc > 0 ? drp_pyzor_parse_servers((const char *)b.p, b.len, hp, DRP_PYZOR_MAX_SERVERS)
+	           : 0;
+	for (int i = 0; i < k && *n < PZ_MAX_SERVERS; i++) {
+		memcpy(sv[*n].host, hp[i].host, sizeof(sv[*n].host));
+		sv[*n].port = hp[i].port;
+		(*n)++;
+	}
+	drp_buf_free(&b);
 	return 0;
 }
 
@@ -407,8 +436,6 @@ int reg_pyzor(int argc, char **argv, struct drp_config *cfg)
 	if (home == NULL)
 		home = PZ_DEFAULT_HOME;
 	snprintf(homebuf, sizeof(homebuf), "%s", home);
-	if (accts == NULL)
-		accts = drp_config_get(cfg, "pyzor_accounts");
 	if (reg_path_join(path, sizeof(path), homebuf, accts ? accts : "accounts") < 0) {
 		reg_err("pyzor: accounts path too long");
 		return REG_REFUSED;
@@ -418,6 +445,8 @@ int reg_pyzor(int argc, char **argv, struct drp_config *cfg)
 		reg_err("%s", err);
 		return REG_REFUSED;
 	}
+	if (nsv == 0 && servers_file(homebuf, sv, &nsv) < 0)
+		return REG_FAILED;
 	if (nsv == 0)
 		add_servers_from_text(PZ_DEFAULT_SERVER, sv, &nsv, err, sizeof(err), "default");
 

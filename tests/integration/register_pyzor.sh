@@ -53,8 +53,9 @@ mkdir -p "$T/client"
 echo "127.0.0.1:$PORT" >"$T/client/servers"
 printf '# my accounts\n127.0.0.1 : %s : old : 00,11\nother.example : 24441 : keep : aa,bb\n' \
 	"$PORT" >"$T/client/accounts"
-out=$("$REG" pyzor --home "$T/client" --user tester --server "127.0.0.1:$PORT" \
-	--passphrase-file "$T/pass") || fail "drp-register pyzor failed"
+# no --server: the servers come from the pyzor home's servers file
+out=$("$REG" pyzor --home "$T/client" --user tester --passphrase-file "$T/pass") ||
+	fail "drp-register pyzor failed"
 eval "$(echo "$out" | grep -E '^(PYZOR_[A-Z]+|PYZORD_PASSWD)=')"
 [ "$PYZOR_USER" = tester ] || fail "user $PYZOR_USER"
 [ "$(stat -c %a "$T/client/accounts")" = 600 ] || fail "accounts mode $(stat -c %a "$T/client/accounts")"
@@ -64,8 +65,8 @@ grep -q '^other.example : 24441 : keep : aa,bb$' "$T/client/accounts" || fail "o
 grep -q '^# my accounts$' "$T/client/accounts" || fail "comment lost"
 # idempotent: a second run changes nothing
 cp "$T/client/accounts" "$T/before"
-"$REG" pyzor --home "$T/client" --user tester --server "127.0.0.1:$PORT" \
-	--passphrase-file "$T/pass" >/dev/null 2>&1 || fail "second run failed"
+"$REG" pyzor --home "$T/client" --user tester --passphrase-file "$T/pass" >/dev/null 2>&1 ||
+	fail "second run failed"
 cmp -s "$T/before" "$T/client/accounts" || fail "second run changed the file"
 echo "ok: accounts file written, old line replaced, idempotent"
 
