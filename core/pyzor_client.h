@@ -60,7 +60,7 @@ struct drp_pyzor_result {
 	struct drp_pyzor_server_result servers[DRP_PYZOR_MAX_SERVERS];
 };
 
-/* A parsed reply (fields point into the datagram). */
+/* A parsed reply. */
 struct drp_pyzor_reply {
 	int code;
 	long thread;
@@ -94,11 +94,26 @@ int drp_pyzor_parse_reply(const uint8_t *p, size_t len, enum drp_pyzor_op op, un
 
 /*
  * The pyzor home files.  servers: one "host:port" per line as pyzor accepts
- * them; count (>= 0; 0 means "use the default") or -1.  accounts: lines
- * "host : port : user : salt,key"; the account for host/port or NULL.
+ * them; the count (0 means "use the default").  accounts: lines
+ * "host : port : user : salt,key"; 1 and *out filled when host/port (as
+ * written) has an account, else 0.
  */
 int drp_pyzor_parse_servers(const char *text, size_t len, struct drp_hostport *out, int max);
 int drp_pyzor_find_account(const char *text, size_t len, const char *host, unsigned short port,
                            struct drp_pyzor_account *out);
+
+/*
+ * Any pyzor operation (ping and info included, which drp_op has not) on
+ * the caller's loop, with the digest already computed (ignored for ping).
+ * Same contract as drp_pyzor_ops.start: returns the handle for
+ * drp_pyzor_ops.finish, or NULL when res is already final.
+ */
+void *drp_pyzor_start_op(struct drp_loop *loop, void *ctx, enum drp_pyzor_op op, const char *digest,
+                         struct drp_pyzor_result *res);
+
+/* The digest options of the context (DRP_PYZOR_NUL_RULE...). */
+unsigned drp_pyzor_ctx_flags(const void *ctx);
+/* The per-request budget in ms (pyzor_timeout, else backend_timeout). */
+long drp_pyzor_ctx_timeout(const void *ctx);
 
 #endif
