@@ -583,8 +583,7 @@ static long remaining_ms(struct dcc_req *q, uint64_t now)
 	if (spare >= 0) {
 		long reserve = retrans_ms(q->ctx->addr[spare].rtt_ms, 0);
 
-		if (remaining > reserve + DRP_DCC_MIN_RTT_MS)
-			remaining -= reserve;
+		remaining = remaining > reserve ? remaining - reserve : 0;
 	}
 	return remaining;
 }

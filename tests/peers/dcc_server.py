@@ -305,7 +305,10 @@ def serve(args):
         counted = model.counted
         ans = model.handle(pkt, addr[:2])
         req = model.parse(pkt)
+        if req is not None:
+            req["raw"] = pkt
         entry = {"from_port": addr[1], "len": len(pkt), "hex": pkt.hex(),
+                 "auth": req is not None and model.authenticate(pkt, req) is not None,
                  "op": OP_NAMES.get(pkt[3], str(pkt[3])) if len(pkt) > 3 else "?",
                  "valid": req is not None, "counted": model.counted != counted,
                  "answered": False}
@@ -352,8 +355,12 @@ def garbage(ans):
 
 
 def wrong_count(ans, ids, req):
-    """A well-formed ANSWER with one pair too few (re-signed if needed)."""
+    """A well-formed ANSWER with one pair too few, signed like the original."""
     short = struct.pack(">H", len(ans) - 8) + ans[2:24] + ans[32:]
+    if any(ans[-16:]):
+        for pw in ids.get(req["sender"], []):
+            if sign(pw, req["raw"]) == req["sig"]:
+                short = short[:-16] + sign(pw, short)
     return short
 
 
