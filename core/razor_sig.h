@@ -125,8 +125,8 @@ int drp_razor_vr4(const uint8_t *text, size_t len, const struct drp_razor_ep4 *e
                   char out[DRP_RAZOR_SIG_MAX + 1]);
 
 /* VR8 of one cleaned text: up to `max` signatures (12 chars + NUL each).
- * Returns the count (may exceed max: only max are written), or -1 when the
- * reference dies on a wide character. */
+ * Returns the count (may exceed max: only max are written), -1 when the
+ * reference dies on a wide character, -2 on memory exhaustion. */
 int drp_razor_vr8(const uint8_t *text, size_t len, char (*out)[DRP_RAZOR_SIG_MAX + 1], size_t max);
 
 /* razor_b64 (String::hextobase64) of the first `ndigits` hex digits of the
