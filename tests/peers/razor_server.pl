@@ -134,7 +134,7 @@ sub answer {
 			raw_send($c, $first . ('p=0&x=' . ('A' x 1000) . "\r\n") x int($o{'oversize-bytes'} / 1000));
 			return;
 		} elsif ($m eq 'garbage') {
-			raw_send($c, "\x00\xff garbage without end");
+			raw_send($c, "\x00\xff=garbage&&=%zz\r\n");
 			return;
 		} elsif ($m eq 'count') {
 			# one answer line fewer than asked (or an extra one for a single)
@@ -185,7 +185,13 @@ sub state_answer {
 sub randstr {
 	my $n = shift;
 	my @c = ('a' .. 'z', 'A' .. 'Z', '0' .. '9');
-	return join '', map { $c[int rand @c] } 1 .. $n;
+	my $bytes = '';
+	if (open my $r, '<:raw', '/dev/urandom') {
+		read $r, $bytes, $n;
+		close $r;
+	}
+	$bytes .= chr(int rand 256) while length $bytes < $n;
+	return join '', map { $c[ord($_) % @c] } split //, $bytes;
 }
 
 sub sign_upload {
