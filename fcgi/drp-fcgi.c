@@ -403,7 +403,7 @@ int main(int argc, char **argv)
 	struct fcgi_opts o = {0};
 	struct drp_config *cfg;
 	const char *listen_spec = NULL, *unlink_path = NULL;
-	char err[512], mpath[600];
+	char err[512], mpath[600], sockpath[256];
 	long workers = 0, mode = 0660;
 	int c, do_check = 0, do_probe = 0, nflags = 0;
 	struct sigaction sa = {.sa_handler = on_stop};
@@ -512,8 +512,11 @@ int main(int argc, char **argv)
 			drp_config_free(cfg);
 			return 2;
 		}
-		if (strncmp(listen_spec, "unix:", 5) == 0)
-			unlink_path = listen_spec + 5;
+		if (strncmp(listen_spec, "unix:", 5) == 0) {
+			/* cfg is freed before the pool runs: keep our own copy */
+			snprintf(sockpath, sizeof(sockpath), "%s", listen_spec + 5);
+			unlink_path = sockpath;
+		}
 		if (workers == 0) {
 			long n = sysconf(_SC_NPROCESSORS_ONLN);
 
