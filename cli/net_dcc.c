@@ -108,6 +108,10 @@ static int run(enum drp_op op, struct drp_slice msg, struct drp_config *cfg,
 		ops->ctx_free(ctx);
 		return 2;
 	}
+	/* a one-shot process has no RTT history: like dccproc with a fresh
+	 * map, measure the servers with NOPs first when there is a choice */
+	if (ops->ctx_refresh != NULL && ops->ctx_refresh(ctx, err, sizeof(err)) < 0)
+		fprintf(stderr, "drp: dcc: %s\n", err);
 	loop = drp_loop_new();
 	res = calloc(1, ops->result_size);
 	if (loop == NULL || res == NULL) {

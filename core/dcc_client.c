@@ -53,6 +53,7 @@ struct dcc_ctx {
 	uint32_t report_tgts;
 	int fail_exp;
 	uint64_t fail_until_ms;
+	int probe; /* measure RTTs with NOPs on refresh */
 };
 
 struct dcc_req {
@@ -418,7 +419,8 @@ static int dcc_ctx_new(const struct drp_config *cfg, void **ctxp, char *err, siz
 				ctx->report_tgts = v;
 		}
 	}
-	if (load_servers(cfg, ctx, err, errlen) < 0)
+	if (drp_config_bool(cfg, "dcc_probe", 1, &ctx->probe, err, errlen) < 0 ||
+	    load_servers(cfg, ctx, err, errlen) < 0)
 		goto fail;
 	gethostname(host, sizeof(host) - 1);
 	ctx->h = drp_dcc_host_num(gethostid(), host);
@@ -973,6 +975,7 @@ struct dcc_probe_one {
 	uint64_t sent_ms;
 	long rtt_ms; /* -1 no answer */
 	int bad_sig;
+	int done; /* answered, or failed for good */
 	char err[120];
 };
 
@@ -1021,6 +1024,14 @@ static void probe_read(struct drp_loop *l, int fd, unsigned ev, void *arg)
 		o->pr->ctx->addr[o->ai].vers = an.max_pkt_vers;
 		o->err[0] = 0;
 		drp_loop_unwatch(l, fd);
+		o->done = 1;
+		/* every address answered: no need to wait out the budget */
+		for (int i = 0; i < o->pr->n; i++)
+			if (!o->pr->one[i].done)
+				return;
+		if (o->pr->timer > 0)
+			drp_loop_cancel(l, o->pr->timer);
+		o->pr->timer = 0;
 		return;
 	}
 }
@@ -1061,6 +1072,7 @@ static struct dcc_probe *probe_start(struct drp_loop *loop, struct dcc_ctx *ctx,
 		                  o->pkt, sizeof(o->pkt), err, sizeof(err)) < 0 ||
 		    drp_loop_watch(loop, o->fd, DRP_EV_READ, probe_read, o) < 0) {
 			snprintf(o->err, sizeof(o->err), "socket: %s", strerror(errno));
+			o->done = 1;
 			if (o->fd >= 0)
 				close(o->fd);
 			o->fd = -1;
@@ -1122,7 +1134,7 @@ static int dcc_ctx_refresh(void *ctxp, char *err, size_t errlen)
 	if (ctx->naddr == 0 || now >= ctx->resolved_ms + DRP_DCC_RESOLVE_MS)
 		rc = resolve_all(ctx, err, errlen);
 	/* measuring only matters when there is a choice */
-	if (ctx->naddr > 1 &&
+	if (ctx->probe && ctx->naddr > 1 &&
 	    (ctx->measured_ms == 0 || now >= ctx->measured_ms + DRP_DCC_FAST_RTT_MS)) {
 		struct drp_loop *l = drp_loop_new();
 		struct dcc_probe *pr;

@@ -207,16 +207,26 @@ DCC_SERVERS=127.0.0.1:$PORT_spoofreal run p2 1 check --network dcc "${ENV[@]}" <
 DEAD=$("$PY" -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 DCC_SERVERS="127.0.0.1:$DEAD,$M" run f1 0 check --network dcc "${ENV[@]}" <"$MSG"
 [ "$(get "$T/f1" dcc.server)" = "$M" ] || fail "failover: $(cat "$T/f1")"
-# a silent first server: the check fails over within the budget
-DCC_SERVERS="127.0.0.1:$PORT_silent,$M" DRP_BACKEND_TIMEOUT=1500ms run f2 0 check --network dcc \
-	"${ENV[@]}" <"$MSG"
+# a silent first server, no RTT measurement first: the check fails over
+# within the budget
+DCC_PROBE=0 DCC_SERVERS="127.0.0.1:$PORT_silent,$M" DRP_BACKEND_TIMEOUT=1500ms run f2 0 check \
+	--network dcc "${ENV[@]}" <"$MSG"
 [ "$(get "$T/f2" dcc.server)" = "$M" ] || fail "failover from silent: $(cat "$T/f2")"
 # a report is never sent to a second server: it becomes a query there
 before=$(logged main op=REPORT)
-DCC_SERVERS="127.0.0.1:$PORT_silent,$M" DRP_BACKEND_TIMEOUT=1500ms run f3 2 report --network dcc \
-	"${ENV[@]}" <"$MSG"
+DCC_PROBE=0 DCC_SERVERS="127.0.0.1:$PORT_silent,$M" DRP_BACKEND_TIMEOUT=1500ms run f3 2 report \
+	--network dcc "${ENV[@]}" <"$MSG"
 [ "$(logged main op=REPORT)" = "$before" ] || fail "report re-sent to another server"
 grep -q 'report not confirmed' "$T/f3" || fail "fallback report: $(cat "$T/f3")"
+
+# with the NOP measurement (the default with a choice of servers) the
+# silent server is never asked: the report goes to the one that answered
+nops=$(logged main op=NOP)
+DCC_SERVERS="127.0.0.1:$PORT_silent,$M" DCC_REPORT_TGTS=1 DRP_BACKEND_TIMEOUT=1s run f4 0 report \
+	--network dcc "${ENV[@]}" <"$MSG2"
+[ "$(get "$T/f4" dcc.server)" = "$M" ] || fail "RTT choice: $(cat "$T/f4")"
+[ "$(get "$T/f4" dcc.reported)" = true ] || fail "RTT choice report: $(cat "$T/f4")"
+[ "$(logged main op=NOP)" = $((nops + 1)) ] || fail "no NOP measurement"
 
 # 11. IPv6 loopback, when the host has it
 if "$PY" -c 'import socket; socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).bind(("::1", 0))' 2>/dev/null; then
