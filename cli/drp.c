@@ -133,6 +133,17 @@ static void command_usage(const char *cmd, FILE *f)
 	net_opts_usage(f);
 }
 
+static int network_handler(const char *network, const char *cmd, int argc, char **argv,
+                           struct drp_slice msg, struct drp_config *cfg)
+{
+	optind = 0;
+	if (!strcmp(network, "pyzor"))
+		return drp_cli_pyzor(cmd, argc, argv, msg, cfg);
+	if (!strcmp(network, "razor"))
+		return drp_cli_razor(cmd, argc, argv, msg, cfg);
+	return drp_cli_dcc(cmd, argc, argv, msg, cfg);
+}
+
 static int find_command(const char *name)
 {
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
@@ -149,6 +160,8 @@ int main(int argc, char **argv)
 	char err[512];
 	int i, j, rc, ci, help = 0;
 	char **rest;
+	const char **sets;
+	int nsets = 0;
 
 	if (argc < 2) {
 		usage(stderr);
@@ -178,20 +191,34 @@ int main(int argc, char **argv)
 	}
 	/* pull out the common options, pass the rest to the handler */
 	rest = calloc((size_t)argc + 1, sizeof(*rest));
-	if (rest == NULL)
+	sets = calloc((size_t)argc + 1, sizeof(*sets));
+	if (rest == NULL || sets == NULL) {
+		free(rest);
+		free(sets);
 		return 2;
+	}
 	rest[0] = argv[1];
 	for (i = 2, j = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--network") || !strcmp(argv[i], "--config")) {
 			if (i + 1 >= argc) {
 				fprintf(stderr, "drp: %s needs a value\n", argv[i]);
 				free(rest);
+				free(sets);
 				return 2;
 			}
 			if (!strcmp(argv[i], "--network"))
 				network = argv[++i];
 			else
 				cfgpath = argv[++i];
+		} else if (!strcmp(argv[i], "--set") || !strncmp(argv[i], "--set=", 6)) {
+			const char *kv = argv[i][5] == '=' ? argv[i] + 6 : NULL;
+
+			if (kv == NULL && i + 1 >= argc) {
+				fprintf(stderr, "drp: --set needs key=value\n");
+				free(rest);
+				return 2;
+			}
+			sets[nsets++] = kv ? kv : argv[++i];
 		} else if (!strncmp(argv[i], "--network=", 10)) {
 			network = argv[i] + 10;
 		} else if (!strncmp(argv[i], "--config=", 9)) {
@@ -203,25 +230,29 @@ int main(int argc, char **argv)
 		}
 	}
 	/* before stdin is read: `drp check --help` must not wait for a message */
-	if (help) {
+	if (help && (network == NULL || !commands[ci].needs_msg)) {
 		command_usage(cmd, stdout);
 		free(rest);
+		free(sets);
 		return 0;
 	}
 	if (network != NULL && strcmp(network, "pyzor") && strcmp(network, "razor") &&
 	    strcmp(network, "dcc")) {
 		fprintf(stderr, "drp: unknown network '%s' (dcc, razor or pyzor)\n", network);
 		free(rest);
+		free(sets);
 		return 2;
 	}
 	if (network != NULL && (!strcmp(cmd, "health") || !strcmp(cmd, "stats"))) {
 		fprintf(stderr, "drp: %s probes the whole pool; --network does not apply\n", cmd);
 		free(rest);
+		free(sets);
 		return 2;
 	}
 	cfg = drp_config_new();
 	if (cfg == NULL) {
 		free(rest);
+		free(sets);
 		return 2;
 	}
 	if (cfgpath == NULL)
@@ -231,7 +262,27 @@ int main(int argc, char **argv)
 		fprintf(stderr, "drp: %s\n", err);
 		drp_config_free(cfg);
 		free(rest);
+		free(sets);
 		return 2;
+	}
+	for (i = 0; i < nsets; i++) {
+		const char *eq = strchr(sets[i], '=');
+		char key[128];
+
+		if (eq == NULL || eq == sets[i] || (size_t)(eq - sets[i]) >= sizeof(key)) {
+			fprintf(stderr, "drp: --set %s: expected key=value\n", sets[i]);
+			rc = 2;
+			drp_buf_init(&msg);
+			goto out;
+		}
+		memcpy(key, sets[i], (size_t)(eq - sets[i]));
+		key[eq - sets[i]] = '\0';
+		if (drp_config_set_flag(cfg, key, eq + 1) < 0) {
+			fprintf(stderr, "drp: out of memory\n");
+			rc = 2;
+			drp_buf_init(&msg);
+			goto out;
+		}
 	}
 	drp_buf_init(&msg);
 	if (!commands[ci].needs_msg) {
@@ -239,6 +290,12 @@ int main(int argc, char **argv)
 			rc = drp_cli_ping(network, j, rest, cfg);
 		else
 			rc = drp_cli_probe(cmd, j, rest, cfg);
+		goto out;
+	}
+	/* the network's own handler knows its options: it prints them and
+	 * returns before looking at the (empty) message */
+	if (help) {
+		rc = network_handler(network, cmd, j, rest, DRP_SLICE("", 0), cfg);
 		goto out;
 	}
 	if (isatty(0))
@@ -254,12 +311,8 @@ int main(int argc, char **argv)
 		rc = drp_cli_digest_all(j, rest, DRP_SLICE(msg.p, msg.len), cfg);
 	else if (network == NULL)
 		rc = drp_cli_all(cmd, j, rest, DRP_SLICE(msg.p, msg.len), cfg);
-	else if (!strcmp(network, "pyzor"))
-		rc = drp_cli_pyzor(cmd, j, rest, DRP_SLICE(msg.p, msg.len), cfg);
-	else if (!strcmp(network, "razor"))
-		rc = drp_cli_razor(cmd, j, rest, DRP_SLICE(msg.p, msg.len), cfg);
 	else
-		rc = drp_cli_dcc(cmd, j, rest, DRP_SLICE(msg.p, msg.len), cfg);
+		rc = network_handler(network, cmd, j, rest, DRP_SLICE(msg.p, msg.len), cfg);
 	if (fflush(stdout) != 0) {
 		fprintf(stderr, "drp: writing to stdout: %s\n", strerror(errno));
 		rc = 2;
@@ -268,5 +321,6 @@ out:
 	drp_buf_free(&msg);
 	drp_config_free(cfg);
 	free(rest);
+	free(sets);
 	return rc;
 }

@@ -1,9 +1,9 @@
-/* version: the one version string drp, drp-register (and their man pages) print. */
+/* version: the version drp and drp-register print (the service's own). */
 #ifndef DRP_CLI_VERSION_H
 #define DRP_CLI_VERSION_H
 
-#ifndef DRP_VERSION
-#define DRP_VERSION "0.1.0"
-#endif
+#include "svc.h"
+
+#define DRP_VERSION DRP_VERSION_STRING
 
 #endif
