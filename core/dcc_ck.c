@@ -130,21 +130,31 @@ static int sub_add(struct sub_set *ss, const char *hdr, char *err, size_t errlen
 
 /* --- str2ck (8.2) --- */
 
-static void md5_once(const void *a, size_t alen, const void *b, size_t blen, uint8_t out[16])
+/* One MD5 for the header checksums, in a context reused per message. */
+struct hasher {
+	EVP_MD_CTX *ctx;
+	const EVP_MD *md;
+	int failed;
+};
+
+static void md5_once(struct hasher *h, const void *a, size_t alen, const void *b, size_t blen,
+                     uint8_t out[16])
 {
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
 	unsigned len = 16;
 
-	if (c == NULL || EVP_DigestInit_ex(c, EVP_md5(), NULL) != 1 ||
-	    (alen && EVP_DigestUpdate(c, a, alen) != 1) ||
-	    (blen && EVP_DigestUpdate(c, b, blen) != 1) || EVP_DigestFinal_ex(c, out, &len) != 1)
-		memset(out, 0, 16); /* only on allocation failure; caught by the caller */
-	EVP_MD_CTX_free(c);
+	if (EVP_DigestInit_ex(h->ctx, h->md, NULL) != 1 ||
+	    (alen && EVP_DigestUpdate(h->ctx, a, alen) != 1) ||
+	    (blen && EVP_DigestUpdate(h->ctx, b, blen) != 1) ||
+	    EVP_DigestFinal_ex(h->ctx, out, &len) != 1) {
+		memset(out, 0, 16);
+		h->failed = 1;
+	}
 }
 
 /* Normalise a NUL-terminated value and hash it after an optional prefix
  * (the substitute header's name). */
-static void str2ck(const char *pre, size_t prelen, const char *str, uint8_t out[16])
+static void str2ck(struct hasher *h, const char *pre, size_t prelen, const char *str,
+                   uint8_t out[16])
 {
 	uint8_t cbuf[DCC_HDR_CK_MAX];
 	size_t len = 0;
@@ -158,11 +168,12 @@ static void str2ck(const char *pre, size_t prelen, const char *str, uint8_t out[
 	}
 	while (len > 0 && cbuf[len - 1] == '.')
 		--len;
-	md5_once(pre, prelen, cbuf, len, out);
+	md5_once(h, pre, prelen, cbuf, len, out);
 }
 
 /* Substitute checksum of header hdr (value after "name:" unless str). */
-static int sub_get(struct sub_set *ss, const char *hdr, const char *str, int report)
+static int sub_get(struct hasher *h, struct sub_set *ss, const char *hdr, const char *str,
+                   int report)
 {
 	struct sub_name *sn = NULL;
 	int k;
@@ -186,7 +197,7 @@ static int sub_get(struct sub_set *ss, const char *hdr, const char *str, int rep
 			sl->used = 1;
 			sl->name = k;
 			sl->report = report;
-			str2ck(sn->nm, sn->len, str, sl->sum);
+			str2ck(h, sn->nm, sn->len, str, sl->sum);
 			return 1;
 		}
 	}
@@ -526,6 +537,7 @@ struct work {
 	char env_from[DCC_HDR_CK_MAX + 1];
 	struct sub_set subs;
 	struct fixed ck[DRP_DCC_CK_ENV_TO + 1];
+	struct hasher h;
 };
 
 static void set_ip(struct work *w, const uint8_t ip[16])
@@ -535,7 +547,7 @@ static void set_ip(struct work *w, const uint8_t ip[16])
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
 		w->ck[types[i]].have = 1;
 		w->ck[types[i]].report = 1;
-		md5_once(ip, 16, NULL, 0, w->ck[types[i]].sum);
+		md5_once(&w->h, ip, 16, NULL, 0, w->ck[types[i]].sum);
 	}
 }
 
@@ -589,7 +601,7 @@ static int run(struct work *w, const uint8_t *msg, size_t len, const struct drp_
 		env_from = env->env_from;
 	if (env != NULL && env->ip_from_received)
 		std_received = 1;
-	if (drp_dcc_body_init(&w->st) < 0) {
+	if (drp_dcc_body_init(&w->st, w->h.md) < 0) {
 		snprintf(err, errlen, "out of memory");
 		return DRP_DCC_ERROR;
 	}
@@ -606,13 +618,13 @@ static int run(struct work *w, const uint8_t *msg, size_t len, const struct drp_
 			break;
 		}
 		if (strncasecmp(b, "From:", 5) == 0) {
-			str2ck(NULL, 0, b + 5, w->ck[DRP_DCC_CK_FROM].sum);
+			str2ck(&w->h, NULL, 0, b + 5, w->ck[DRP_DCC_CK_FROM].sum);
 			w->ck[DRP_DCC_CK_FROM].have = w->ck[DRP_DCC_CK_FROM].report = 1;
 			seen_hdr = 1;
 			continue;
 		}
 		if (strncasecmp(b, "Message-ID:", 11) == 0) {
-			str2ck(NULL, 0, b + 11, w->ck[DRP_DCC_CK_MESSAGE_ID].sum);
+			str2ck(&w->h, NULL, 0, b + 11, w->ck[DRP_DCC_CK_MESSAGE_ID].sum);
 			w->ck[DRP_DCC_CK_MESSAGE_ID].have = w->ck[DRP_DCC_CK_MESSAGE_ID].report = 1;
 			seen_hdr = 1;
 			continue;
@@ -633,7 +645,7 @@ static int run(struct work *w, const uint8_t *msg, size_t len, const struct drp_
 
 			seen_hdr = 1;
 			/* the last one (the earliest hop) is the checksum */
-			str2ck(NULL, 0, b + 9, w->ck[DRP_DCC_CK_RECEIVED].sum);
+			str2ck(&w->h, NULL, 0, b + 9, w->ck[DRP_DCC_CK_RECEIVED].sum);
 			w->ck[DRP_DCC_CK_RECEIVED].have = w->ck[DRP_DCC_CK_RECEIVED].report = 1;
 			/* -R: the newest hop that names its client */
 			if (sender_set || !std_received)
@@ -651,7 +663,7 @@ static int run(struct work *w, const uint8_t *msg, size_t len, const struct drp_
 			continue;
 		}
 		drp_dcc_mime_top_hdr(&w->st, (const uint8_t *)b, strlen(b));
-		if (sub_get(&w->subs, b, NULL, 1))
+		if (sub_get(&w->h, &w->subs, b, NULL, 1))
 			seen_hdr = 1;
 		if (!seen_hdr) {
 			for (const char *p = b;; p++) {
@@ -667,17 +679,17 @@ static int run(struct work *w, const uint8_t *msg, size_t len, const struct drp_
 
 	if (!w->ck[DRP_DCC_CK_MESSAGE_ID].have) {
 		/* shown, but not sent to the server */
-		str2ck(NULL, 0, "", w->ck[DRP_DCC_CK_MESSAGE_ID].sum);
+		str2ck(&w->h, NULL, 0, "", w->ck[DRP_DCC_CK_MESSAGE_ID].sum);
 		w->ck[DRP_DCC_CK_MESSAGE_ID].have = 1;
 		w->ck[DRP_DCC_CK_MESSAGE_ID].report = 0;
 	}
 	if (env_from != NULL) {
 		char mail_host[DCC_URL_HOST_MAX];
 
-		str2ck(NULL, 0, env_from, w->ck[DRP_DCC_CK_ENV_FROM].sum);
+		str2ck(&w->h, NULL, 0, env_from, w->ck[DRP_DCC_CK_ENV_FROM].sum);
 		w->ck[DRP_DCC_CK_ENV_FROM].have = w->ck[DRP_DCC_CK_ENV_FROM].report = 1;
 		if (parse_mail_host(env_from, mail_host, sizeof(mail_host)))
-			sub_get(&w->subs, "mail_host", mail_host, 1);
+			sub_get(&w->h, &w->subs, "mail_host", mail_host, 1);
 	}
 
 	/* the body, in dccproc's fread() chunks */
@@ -690,12 +702,16 @@ static int run(struct work *w, const uint8_t *msg, size_t len, const struct drp_
 		rd.pos += n;
 	}
 	drp_dcc_body_fin(&w->st, body, &body_ok, fuz1, &fuz1_ok, fuz2, &fuz2_ok);
+	if (fuz2_ok < 0) {
+		snprintf(err, errlen, "out of memory");
+		return DRP_DCC_ERROR;
+	}
 
 	/* HELO (dccm and dccproc -E) is computed after the server was asked */
 	if (env != NULL && env->helo != NULL && env->helo[0] != '\0')
 		snprintf(helo, sizeof(helo), "%s", env->helo);
 	if (helo[0] != '\0')
-		sub_get(&w->subs, "helo", helo, 0);
+		sub_get(&w->h, &w->subs, "helo", helo, 0);
 
 	for (i = DRP_DCC_CK_IP; i <= DRP_DCC_CK_REP; i++) {
 		struct fixed *f = &w->ck[i];
@@ -730,7 +746,7 @@ static int run(struct work *w, const uint8_t *msg, size_t len, const struct drp_
 
 		if (env->env_rcpt[i] == NULL)
 			continue;
-		str2ck(NULL, 0, env->env_rcpt[i], sum);
+		str2ck(&w->h, NULL, 0, env->env_rcpt[i], sum);
 		put(out, DRP_DCC_CK_ENV_TO, 0, NULL, sum);
 	}
 	for (i = 1; i < DRP_DCC_MAX_SUB; i++) {
@@ -754,13 +770,34 @@ int drp_dcc_checksums(const uint8_t *msg, size_t len, const struct drp_envelope 
 		snprintf(err, errlen, "no message");
 		return DRP_DCC_ERROR;
 	}
-	w = calloc(1, sizeof(*w));
+	/* the 20 KB line buffer needs no clearing */
+	w = malloc(sizeof(*w));
 	if (w == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return DRP_DCC_ERROR;
 	}
-	rc = run(w, msg ? msg : (const uint8_t *)"", len, env, opts, out, err, errlen);
+	memset(&w->subs, 0, sizeof(w->subs));
+	memset(w->ck, 0, sizeof(w->ck));
+	w->st.body_md5 = w->st.fuz1.md5 = w->st.fuz2.md5 = NULL;
+	w->st.fuz2.rec = NULL;
+	w->st.fuz2.rec_cap = 0;
+	/* one explicit fetch per message instead of one per digest */
+	w->h.failed = 0;
+	w->h.md = EVP_MD_fetch(NULL, "MD5", NULL);
+	w->h.ctx = EVP_MD_CTX_new();
+	if (w->h.md == NULL || w->h.ctx == NULL) {
+		snprintf(err, errlen, "MD5 unavailable");
+		rc = DRP_DCC_ERROR;
+	} else {
+		rc = run(w, msg ? msg : (const uint8_t *)"", len, env, opts, out, err, errlen);
+		if (rc == DRP_DCC_OK && w->h.failed) {
+			snprintf(err, errlen, "MD5 failed");
+			rc = DRP_DCC_ERROR;
+		}
+	}
 	drp_dcc_body_free(&w->st);
+	EVP_MD_CTX_free(w->h.ctx);
+	EVP_MD_free((EVP_MD *)w->h.md);
 	free(w);
 	if (rc != DRP_DCC_OK)
 		out->n = 0;

@@ -82,9 +82,6 @@ struct dcc_fuz1 {
 
 struct dcc_fuz2_lang {
 	unsigned wsummed, wtotal;
-	EVP_MD_CTX *md5;
-	unsigned blen; /* words not yet given to md5 */
-	uint8_t buf[1024 + DCC_WORD];
 };
 
 struct dcc_fuz2 {
@@ -94,6 +91,15 @@ struct dcc_fuz2 {
 	uint8_t w[DCC_WORD];
 	uint8_t tag[DCC_WORD];
 	struct dcc_fuz2_lang lang[DCC_FUZ2_LANGS];
+	/* The reference keeps one MD5 per language and uses the one that
+	 * counted most words.  The same digest comes from recording the
+	 * dictionary words (a byte of language bits << 4 | length - 1, then
+	 * the word) and hashing only the winner's at the end: one stream
+	 * instead of four. */
+	uint8_t *rec;
+	size_t rec_len, rec_cap;
+	int oom;
+	EVP_MD_CTX *md5;
 };
 
 struct drp_dcc_state {
@@ -129,7 +135,8 @@ struct drp_dcc_state {
 };
 
 /* dcc_ckbody.c */
-int drp_dcc_body_init(struct drp_dcc_state *s);
+/* md is used for every digest; the contexts must be NULL on entry. */
+int drp_dcc_body_init(struct drp_dcc_state *s, const EVP_MD *md);
 void drp_dcc_body_free(struct drp_dcc_state *s);
 /* A chunk of the body as dccproc's fread() hands it over. */
 void drp_dcc_body_chunk(struct drp_dcc_state *s, const uint8_t *p, size_t n);

@@ -5,6 +5,8 @@
  * the reference makes: Fuz1 does work at the end of every call, so the
  * call structure is part of the checksum, not an implementation detail.
  */
+#include <stdlib.h>
+
 #include "dcc_ck_int.h"
 
 #define BODY_BUF 1024
@@ -29,12 +31,11 @@ static void free_ctx(EVP_MD_CTX **c)
 
 void drp_dcc_body_free(struct drp_dcc_state *s)
 {
-	int i;
-
 	free_ctx(&s->body_md5);
 	free_ctx(&s->fuz1.md5);
-	for (i = 0; i < DCC_FUZ2_LANGS; i++)
-		free_ctx(&s->fuz2.lang[i].md5);
+	free_ctx(&s->fuz2.md5);
+	free(s->fuz2.rec);
+	s->fuz2.rec = NULL;
 }
 
 static int new_md5(EVP_MD_CTX **c, const EVP_MD *md)
@@ -43,10 +44,9 @@ static int new_md5(EVP_MD_CTX **c, const EVP_MD *md)
 	return *c != NULL && EVP_DigestInit_ex(*c, md, NULL) == 1;
 }
 
-int drp_dcc_body_init(struct drp_dcc_state *s)
+int drp_dcc_body_init(struct drp_dcc_state *s, const EVP_MD *md)
 {
-	const EVP_MD *md = EVP_md5();
-	int i, ok;
+	int ok;
 
 	s->nest = 0;
 	s->mhdr_st = 0;
@@ -58,13 +58,7 @@ int drp_dcc_body_init(struct drp_dcc_state *s)
 	s->url.dom_start = 0;
 	s->body_total = 0;
 	s->flen = 1; /* as if a LF preceded the body */
-	s->body_md5 = NULL;
-	s->fuz1.md5 = NULL;
-	for (i = 0; i < DCC_FUZ2_LANGS; i++)
-		s->fuz2.lang[i].md5 = NULL;
-	ok = new_md5(&s->body_md5, md) && new_md5(&s->fuz1.md5, md);
-	for (i = 0; ok && i < DCC_FUZ2_LANGS; i++)
-		ok = new_md5(&s->fuz2.lang[i].md5, md);
+	ok = new_md5(&s->body_md5, md) && new_md5(&s->fuz1.md5, md) && new_md5(&s->fuz2.md5, md);
 	if (!ok) {
 		drp_dcc_body_free(s);
 		return -1;
@@ -74,8 +68,17 @@ int drp_dcc_body_init(struct drp_dcc_state *s)
 	return 0;
 }
 
+/* bytes the Body checksum ignores */
+static const uint8_t body_drop[256] = {[' '] = 1, ['\t'] = 1, ['\r'] = 1, ['='] = 1};
+
+static void body_flush(struct drp_dcc_state *s, const uint8_t *buf, unsigned blen)
+{
+	s->body_total += blen;
+	EVP_DigestUpdate(s->body_md5, buf, blen);
+}
+
 /* The Body hasher (9.1): everything but blanks and '=', with the '>' of
- * "\n>From" dropped. */
+ * "\n>From" dropped.  flen is the position in "\n>From" matched so far. */
 static void body_sum(struct drp_dcc_state *s, const uint8_t *p, size_t n)
 {
 	static const char pat[] = "\n>From";
@@ -84,47 +87,61 @@ static void body_sum(struct drp_dcc_state *s, const uint8_t *p, size_t n)
 	const uint8_t *end = p + n;
 
 	while (p < end) {
-		uint8_t c = *p++;
+		uint8_t c;
 
-		if (flen != 0) {
-			if (c == (uint8_t)pat[flen]) {
-				if (++flen >= 6) {
-					memcpy(&buf[blen], "From", 4);
-					blen += 4;
-					flen = 0;
-					goto check;
-				}
-				continue;
-			}
-			if (--flen != 0) {
-				memcpy(&buf[blen], ">From", flen);
-				blen += flen;
-				flen = 0;
+		if (flen == 0) {
+			/* the common case: up to the next line end */
+			while (p < end && *p != '\n') {
+				c = *p++;
+				buf[blen] = c;
+				blen += !body_drop[c];
 				if (blen >= BODY_BUF) {
-					s->body_total += blen;
-					EVP_DigestUpdate(s->body_md5, buf, blen);
+					body_flush(s, buf, blen);
 					blen = 0;
 				}
+			}
+			if (p == end)
+				break;
+			++p;
+			flen = 1;
+			continue;
+		}
+		c = *p++;
+		if (c == (uint8_t)pat[flen]) {
+			if (++flen >= 6) {
+				memcpy(&buf[blen], "From", 4);
+				blen += 4;
+				flen = 0;
+				if (blen >= BODY_BUF) {
+					body_flush(s, buf, blen);
+					blen = 0;
+				}
+			}
+			continue;
+		}
+		/* mismatch: the part of ">From" seen after the LF counts */
+		if (--flen != 0) {
+			memcpy(&buf[blen], ">From", flen);
+			blen += flen;
+			flen = 0;
+			if (blen >= BODY_BUF) {
+				body_flush(s, buf, blen);
+				blen = 0;
 			}
 		}
 		if (c == '\n') {
 			flen = 1;
 			continue;
 		}
-		if (c == ' ' || c == '\t' || c == '\r' || c == '=')
-			continue;
-		buf[blen++] = c;
-	check:
+		buf[blen] = c;
+		blen += !body_drop[c];
 		if (blen >= BODY_BUF) {
-			s->body_total += blen;
-			EVP_DigestUpdate(s->body_md5, buf, blen);
+			body_flush(s, buf, blen);
 			blen = 0;
 		}
 	}
-	if (blen != 0) {
-		s->body_total += blen;
-		EVP_DigestUpdate(s->body_md5, buf, blen);
-	}
+	if (blen != 0)
+		body_flush(s, buf, blen);
 	s->flen = flen;
 }
 
@@ -336,4 +353,6 @@ void drp_dcc_body_fin(struct drp_dcc_state *s, uint8_t body[16], int *body_ok, u
 	*body_ok = s->body_total >= DCC_MIN_SUM;
 	*fuz1_ok = drp_dcc_fuz1_fin(s, fuz1);
 	*fuz2_ok = drp_dcc_fuz2_fin(s, fuz2);
+	if (s->fuz2.oom)
+		*fuz2_ok = -1;
 }

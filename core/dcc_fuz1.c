@@ -542,13 +542,54 @@ static int dear_line(const uint8_t *p, int len)
 	       (len >= 5 && memcmp(p, "date", 4) == 0);
 }
 
+enum { F1_IGNORE = 0, F1_LETTER, F1_SPECIAL };
+
+/* Fuz1 bytes: letters are kept, 'h' and '=' may start a URL, LF ends a
+ * line; everything else is ignored while no URL is being scanned */
+static const uint8_t fuz1_class[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0,
+    0, 1, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,
+    0, 1, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
 void drp_dcc_fuz1(struct drp_dcc_state *s, const uint8_t *p, size_t n)
 {
 	struct dcc_fuz1 *f = &s->fuz1;
 	const uint8_t *end = p + n;
 
 	while (p < end) {
-		uint8_t c = *p++;
+		uint8_t c;
+
+		if (s->url.st == URL_IDLE) {
+			/* the common case: letters and bytes nobody looks at */
+			int cp = f->cp;
+			uint8_t *buf = f->buf;
+
+			while (p < end) {
+				unsigned k = fuz1_class[*p];
+
+				if (k == F1_SPECIAL)
+					break;
+				/* branch-free: an ignored byte is written
+				 * and then overwritten */
+				buf[cp] = *p++ | 0x20;
+				cp += (int)k;
+				if (cp >= DCC_FUZ1_BUF) {
+					fuz1_sum(f, cp);
+					cp = 0;
+					f->eol = -1;
+				}
+			}
+			f->cp = cp;
+			if (p == end)
+				break;
+		}
+		c = *p++;
 
 		if (c >= 'A' && c <= 'Z')
 			c += 'a' - 'A';

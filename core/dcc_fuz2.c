@@ -5,6 +5,8 @@
  * messages.  Counters and limits follow the reference exactly because the
  * "is this mostly text" test at the end depends on every one of them.
  */
+#include <stdlib.h>
+
 #include "dcc_ck_int.h"
 
 enum { F2_WORD = 0, F2_START_TAG, F2_SKIP_TAG, F2_SKIP_COMMENT };
@@ -30,17 +32,9 @@ void drp_dcc_fuz2_init(struct drp_dcc_state *s)
 	for (i = 0; i < DCC_FUZ2_LANGS; i++) {
 		z->lang[i].wsummed = 0;
 		z->lang[i].wtotal = 0;
-		z->lang[i].blen = 0;
 	}
-}
-
-static void lang_flush(struct dcc_fuz2_lang *l)
-{
-	if (l->blen == 0)
-		return;
-	l->wsummed += l->blen;
-	EVP_DigestUpdate(l->md5, l->buf, l->blen);
-	l->blen = 0;
+	z->rec_len = 0;
+	z->oom = 0;
 }
 
 static void add_word(struct drp_dcc_state *s)
@@ -51,32 +45,49 @@ static void add_word(struct drp_dcc_state *s)
 
 	if (s->cset != drp_dcc_cset_latin2)
 		bits &= ~(1u << LANG_POLISH);
-	for (i = 0; bits != 0; i++, bits >>= 1) {
-		struct dcc_fuz2_lang *l = &z->lang[i];
-
-		if (!(bits & 1))
-			continue;
-		++l->wtotal;
-		memcpy(&l->buf[l->blen], z->w, z->wlen);
-		l->blen += z->wlen;
-		if (l->blen >= 1024)
-			lang_flush(l);
+	if (bits == 0)
+		return;
+	for (i = 0; i < DCC_FUZ2_LANGS; i++) {
+		if (bits & (1u << i)) {
+			++z->lang[i].wtotal;
+			z->lang[i].wsummed += z->wlen;
+		}
 	}
+	if (z->rec_cap - z->rec_len < 1 + DCC_WORD) {
+		size_t cap = z->rec_cap ? 2 * z->rec_cap : 4096;
+		uint8_t *r = realloc(z->rec, cap);
+
+		if (r == NULL) {
+			z->oom = 1;
+			return;
+		}
+		z->rec = r;
+		z->rec_cap = cap;
+	}
+	z->rec[z->rec_len++] = (uint8_t)(bits << 4 | (z->wlen - 1));
+	memcpy(&z->rec[z->rec_len], z->w, z->wlen);
+	z->rec_len += z->wlen;
 }
 
 void drp_dcc_fuz2(struct drp_dcc_state *s, const uint8_t *p, size_t n)
 {
 	struct dcc_fuz2 *z = &s->fuz2;
-	int i, r;
+	int r;
 	uint8_t c;
 
 	while (n != 0) {
 		switch (z->st) {
-		case F2_WORD:
+		case F2_WORD: {
+			/* locals: stores through w[] would otherwise make the
+			 * compiler reload every counter */
+			const uint8_t *cset = s->cset;
+			unsigned wlen = z->wlen, btotal = z->btotal;
+			int html = s->ct == DCC_CT_HTML;
+
 			do {
 				--n;
 				c = *p++;
-				if (z->cref.st != 0 || (c == '&' && s->ct == DCC_CT_HTML)) {
+				if (z->cref.st != 0 || (c == '&' && html)) {
 					r = drp_dcc_cref(&z->cref, c);
 					if (r == DCC_CREF_MORE)
 						continue;
@@ -86,32 +97,39 @@ void drp_dcc_fuz2(struct drp_dcc_state *s, const uint8_t *p, size_t n)
 					}
 					c = z->cref.result;
 				}
-				c = s->cset[c];
+				c = cset[c];
 				if (c >= 'a') {
-					++z->btotal;
-					if (z->wlen < DCC_WORD)
-						z->w[z->wlen++] = c;
+					++btotal;
+					if (wlen < DCC_WORD)
+						z->w[wlen++] = c;
 					else
-						z->wlen = WORD_JUNK;
+						wlen = WORD_JUNK;
 					continue;
 				}
 				if (c == DCC_FC_SP) {
-					if (z->wlen >= 3 && z->wlen <= DCC_WORD)
+					if (wlen >= 3 && wlen <= DCC_WORD) {
+						z->wlen = wlen;
 						add_word(s);
-					z->wlen = 0;
-					memset(z->w, 0, sizeof(z->w));
+					}
+					if (wlen != 0) {
+						wlen = 0;
+						memset(z->w, 0, sizeof(z->w));
+					}
 					continue;
 				}
-				++z->btotal;
+				++btotal;
 				if (c == DCC_FC_LT) {
 					z->tag_len = 0;
 					memset(z->tag, 0, sizeof(z->tag));
 					z->st = F2_START_TAG;
 					break;
 				}
-				z->wlen = WORD_JUNK;
+				wlen = WORD_JUNK;
 			} while (n != 0);
+			z->wlen = wlen;
+			z->btotal = btotal;
 			break;
+		}
 
 		case F2_START_TAG:
 			/* look at the byte after '<' without taking it yet */
@@ -208,30 +226,47 @@ void drp_dcc_fuz2(struct drp_dcc_state *s, const uint8_t *p, size_t n)
 			break;
 		}
 	}
-	for (i = 0; i < DCC_FUZ2_LANGS; i++)
-		lang_flush(&z->lang[i]);
 }
 
 int drp_dcc_fuz2_fin(struct drp_dcc_state *s, uint8_t sum[16])
 {
 	struct dcc_fuz2 *z = &s->fuz2;
-	struct dcc_fuz2_lang *l = &z->lang[0];
-	unsigned len = 16;
-	int i;
+	uint8_t buf[1024 + DCC_WORD];
+	unsigned len = 16, blen = 0, bit;
+	size_t k;
+	int i, win = 0;
 
 	for (i = 1; i < DCC_FUZ2_LANGS; i++)
-		if (l->wtotal < z->lang[i].wtotal)
-			l = &z->lang[i];
+		if (z->lang[win].wtotal < z->lang[i].wtotal)
+			win = i;
 	/* not mostly words: a few words in a big binary */
-	if (l->wtotal < DCC_FUZ2_FEW_WORDS && (l->wsummed + z->xsummed) * 10 < z->btotal)
+	if (z->lang[win].wtotal < DCC_FUZ2_FEW_WORDS &&
+	    (z->lang[win].wsummed + z->xsummed) * 10 < z->btotal)
 		return 0;
-	if (l->wtotal < DCC_FUZ2_MIN_WORDS) {
-		/* short messages may make up with the URL host names */
-		if (l->wtotal + s->url.doms * (DCC_FUZ2_MIN_WORDS / 2) < DCC_FUZ2_MIN_WORDS)
-			return 0;
-		if (s->url.dom_start > 0)
-			EVP_DigestUpdate(l->md5, s->url.doms_buf, s->url.dom_start - 1);
+	/* short messages may make up with the URL host names */
+	if (z->lang[win].wtotal < DCC_FUZ2_MIN_WORDS &&
+	    z->lang[win].wtotal + s->url.doms * (DCC_FUZ2_MIN_WORDS / 2) < DCC_FUZ2_MIN_WORDS)
+		return 0;
+
+	/* the winner's words, in order, without separators */
+	bit = 1u << win;
+	for (k = 0; k < z->rec_len;) {
+		unsigned h = z->rec[k++], wl = (h & 15) + 1;
+
+		if ((h >> 4) & bit) {
+			memcpy(&buf[blen], &z->rec[k], wl);
+			blen += wl;
+			if (blen >= 1024) {
+				EVP_DigestUpdate(z->md5, buf, blen);
+				blen = 0;
+			}
+		}
+		k += wl;
 	}
-	EVP_DigestFinal_ex(l->md5, sum, &len);
+	if (blen != 0)
+		EVP_DigestUpdate(z->md5, buf, blen);
+	if (z->lang[win].wtotal < DCC_FUZ2_MIN_WORDS && s->url.dom_start > 0)
+		EVP_DigestUpdate(z->md5, s->url.doms_buf, s->url.dom_start - 1);
+	EVP_DigestFinal_ex(z->md5, sum, &len);
 	return 1;
 }

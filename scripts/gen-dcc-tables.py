@@ -6,7 +6,7 @@
 The output is committed; tests/unit/test_dcc_ck.c does not need Python, but
 tests/conformance/dcc.sh regenerates it and fails when the committed copy is
 stale.  Dictionaries become one open-addressing hash table keyed by the word
-(FNV-1a, must match dcc_dict_hash() in core/dcc_tables.c) whose entries carry
+(word_hash() here, dict_hash() in the C) whose entries carry
 a bit per language, so Fuz2 probes once per word whatever the language.
 """
 import os
@@ -16,12 +16,17 @@ LANGS = ["english", "spanish", "polish", "dutch"]  # bit order = reference order
 SLOTS = 1 << 16
 
 
-def fnv1a(b):
-    h = 0x811C9DC5
-    for c in b:
-        h ^= c
-        h = (h * 0x01000193) & 0xFFFFFFFF
-    return h
+M64 = (1 << 64) - 1
+
+
+def word_hash(b):
+    """Must equal dict_hash() in the generated C."""
+    w = b.ljust(16, b"\0")
+    a = int.from_bytes(w[:8], "little")
+    c = int.from_bytes(w[8:], "little")
+    x = a ^ ((c * 0x9E3779B97F4A7C15) & M64)
+    x = (x * 0xFF51AFD7ED558CCD) & M64
+    return x >> 43  # slot index (16 bits) and a 5-bit fingerprint
 
 
 def read_charclass(path):
@@ -86,60 +91,70 @@ def main():
                 words[word] = words.get(word, 0) | (1 << bit)
     order = sorted(words)
     pool = bytearray()
-    entries = []
-    for word in order:
-        entries.append((len(pool) << 9) | (len(word) << 4) | words[word])
-        pool += word
-    assert len(pool) < (1 << 23) and len(entries) < SLOTS // 2
     slots = [0] * SLOTS
-    for i, word in enumerate(order):
-        h = fnv1a(word) & (SLOTS - 1)
-        while slots[h]:
-            h = (h + 1) & (SLOTS - 1)
-        slots[h] = i + 1
+    for word in order:
+        off = len(pool)
+        pool += word
+        h = word_hash(word)
+        i = (h >> 5) & (SLOTS - 1)
+        while slots[i]:
+            i = (i + 1) & (SLOTS - 1)
+        slots[i] = (off << 14) | (len(word) << 9) | (words[word] << 5) | (h & 31)
+    assert len(pool) < (1 << 18) and len(order) < SLOTS // 2
     w("static const char dict_pool[] =")
     for i in range(0, len(pool), 64):
         w('\t"%s"' % c_bytes(pool[i : i + 64]))
-    w("\t;")
+    w('\t"\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0"; /* 16 NULs: 16-byte loads */')
     w("")
-    w("/* (pool offset << 9) | (length << 4) | language bits */")
-    w("static const uint32_t dict_entries[%d] = {" % len(entries))
-    for i in range(0, len(entries), 8):
-        w("\t" + " ".join("%d," % x for x in entries[i : i + 8]))
-    w("};")
-    w("")
-    w("/* entry index + 1, 0 = empty; linear probing */")
-    w("static const uint16_t dict_slots[%d] = {" % SLOTS)
-    for i in range(0, SLOTS, 16):
-        w("\t" + " ".join("%d," % x for x in slots[i : i + 16]))
+    w("/* (pool offset << 14) | (length << 9) | (language bits << 5) | fingerprint;")
+    w(" * 0 = empty; linear probing */")
+    w("static const uint32_t dict_slots[%d] = {" % SLOTS)
+    for i in range(0, SLOTS, 8):
+        w("\t" + " ".join("%d," % x for x in slots[i : i + 8]))
     w("};")
     w("")
     w(
-        """static uint32_t dcc_dict_hash(const uint8_t *p, size_t n)
+        """/* a word zero-padded to 16 bytes, as two little-endian words */
+static void dict_load(const uint8_t *p, uint64_t *a, uint64_t *b)
 {
-	uint32_t h = 0x811c9dc5u;
+	memcpy(a, p, 8);
+	memcpy(b, p + 8, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	*a = __builtin_bswap64(*a);
+	*b = __builtin_bswap64(*b);
+#endif
+}
 
-	while (n-- > 0) {
-		h ^= *p++;
-		h *= 0x01000193u;
-	}
-	return h;
+static uint64_t low_bytes(unsigned n)
+{
+	return n >= 8 ? ~(uint64_t)0 : (((uint64_t)1 << (8 * n)) - 1);
 }
 
 unsigned drp_dcc_dict_lookup(const uint8_t *word, size_t len)
 {
-	uint32_t i = dcc_dict_hash(word, len) & (%du - 1);
+	uint8_t k[16] = {0};
+	uint64_t a, b;
+	uint32_t h, i, want;
 
-	for (;;) {
-		unsigned s = dict_slots[i];
-		uint32_t e;
+	if (len == 0 || len > 16)
+		return 0;
+	memcpy(k, word, len);
+	dict_load(k, &a, &b);
+	h = (uint32_t)(((a ^ (b * 0x9e3779b97f4a7c15u)) * 0xff51afd7ed558ccdu) >> 43);
+	/* the fingerprint and length spare most probes a look at the pool */
+	want = ((uint32_t)len << 9) | (h & 31);
+	for (i = (h >> 5) & (%du - 1);; i = (i + 1) & (%du - 1)) {
+		uint32_t e = dict_slots[i];
+		uint64_t pa, pb;
 
-		if (s == 0)
+		if (e == 0)
 			return 0;
-		e = dict_entries[s - 1];
-		if (((e >> 4) & 31) == len && memcmp(dict_pool + (e >> 9), word, len) == 0)
-			return e & 15;
-		i = (i + 1) & (%du - 1);
+		if ((e & 0x3e1f) != want)
+			continue;
+		dict_load((const uint8_t *)dict_pool + (e >> 14), &pa, &pb);
+		if ((pa & low_bytes((unsigned)len)) == a &&
+		    (len <= 8 || (pb & low_bytes((unsigned)len - 8)) == b))
+			return (e >> 5) & 15;
 	}
 }"""
         % (SLOTS, SLOTS)
