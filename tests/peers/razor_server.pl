@@ -14,7 +14,7 @@
 #   [--srl N] [--ac N] [--se HEX] [--bql N] [--bqs N] [--cf N] [--no-want-mail]
 #   [--user U:P]... [--csl H:P]... [--nsl H:P]...
 #   [--misbehave close|oversize|split|silent|count|garbage] [--misbehave-on check|greeting|all]
-#   [--split-delay-ms N]
+#   [--split-delay-ms N] [--upload-engines 4,8]
 # It prints "PORT=<n>" on stdout once listening (and writes the port to
 # --port-file).  --log appends a transcript ("C> "/"S> " lines, escaped as
 # in transcripts.txt).  SIGTERM/SIGINT stop it.
@@ -33,12 +33,12 @@ use Razor2::Client::Engine;
 
 my %o = (port => 0, ep4 => '7542-10', srl => 1, ac => 0, se => '3BC8', bql => 4,
 	 bqs => 128, cf => 100, 'misbehave-on' => 'check', 'split-delay-ms' => 100,
-	 'oversize-bytes' => 200000);
+	 'oversize-bytes' => 200000, 'upload-engines' => '4,8');
 my (@users, @csl, @nsl);
 GetOptions(\%o, 'port=i', 'port-file=s', 'log=s', 'ep4=s', 'srl=i', 'ac=i', 'se=s',
 	   'bql=i', 'bqs=i', 'cf=i', 'no-want-mail', 'user=s' => \@users, 'csl=s' => \@csl,
 	   'nsl=s' => \@nsl, 'misbehave=s', 'misbehave-on=s', 'split-delay-ms=i',
-	   'oversize-bytes=i')
+	   'oversize-bytes=i', 'upload-engines=s')
     or die "usage: see the header of $0\n";
 
 my $listen = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $o{port},
@@ -208,10 +208,14 @@ sub sign_upload {
 		next if $clen == 0;
 		next if $clen < 128 && $c8 =~ /^(Content\S*:.*\n\r?)+(Content\S*:.*)?\s*$/s;
 		next if $c8 !~ /\S/;
-		my $e4 = Razor2::Client::Engine->vr4_signature(\$c4, $o{ep4});
-		push @sigs, "4:$e4" if $e4;
-		my $e8 = Razor2::Client::Engine->vr8_signature(\$c8);
-		push @sigs, map { "8:$_" } @$e8 if $e8;
+		if ($o{'upload-engines'} =~ /4/) {
+			my $e4 = Razor2::Client::Engine->vr4_signature(\$c4, $o{ep4});
+			push @sigs, "4:$e4" if $e4;
+		}
+		if ($o{'upload-engines'} =~ /8/) {
+			my $e8 = Razor2::Client::Engine->vr8_signature(\$c8);
+			push @sigs, map { "8:$_" } @$e8 if $e8;
+		}
 	}
 	return @sigs;
 }
