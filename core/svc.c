@@ -82,6 +82,7 @@ static const struct {
     {"refresh_interval", "300", 0},
     {"request_timeout", "30", 0},
     {"metrics_path", "", 0},
+    {"log_file", "", 0},
     {"token", "", 1},
     {"token_file", "", 0},
     {"check_token", "", 1},

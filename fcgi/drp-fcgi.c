@@ -11,6 +11,9 @@
  *   --probe asks GET /health of a running pool over FastCGI (healthchecks).
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <syslog.h>
 #include <getopt.h>
 #include <netdb.h>
 #include <signal.h>
@@ -36,6 +39,45 @@ volatile sig_atomic_t fcgi_stop;
 volatile sig_atomic_t fcgi_reload;
 
 #define MAX_FLAGS 64
+
+/* Where log lines go: stderr, or syslog when stderr is /dev/null (spawn-fcgi
+ * and lighttpd discard it).  Set once at start. */
+static int log_syslog;
+
+void fcgi_log(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (log_syslog)
+		syslog(LOG_NOTICE, "%s", line);
+	else
+		fprintf(stderr, "drp-fcgi[%ld]: %s\n", (long)getpid(), line);
+}
+
+static void setup_log(const struct drp_config *cfg)
+{
+	const char *f = drp_config_get(cfg, "log_file");
+	struct stat st, dn;
+
+	if (f != NULL && *f) {
+		int fd = open(f, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+
+		if (fd >= 0) {
+			dup2(fd, 2);
+			close(fd);
+			return;
+		}
+	}
+	if (fstat(2, &st) < 0 ||
+	    (stat("/dev/null", &dn) == 0 && st.st_rdev == dn.st_rdev && S_ISCHR(st.st_mode))) {
+		openlog("drp-fcgi", LOG_PID, LOG_DAEMON);
+		log_syslog = 1;
+	}
+}
 
 static void on_stop(int sig)
 {
@@ -193,12 +235,23 @@ static void metrics_path(int fd, char *out, size_t outlen)
 	struct stat st;
 
 	memset(&ss, 0, sizeof(ss));
-	if (getsockname(fd, (struct sockaddr *)&ss, &l) < 0 || l == 0) {
+	if (getsockname(fd, (struct sockaddr *)&ss, &l) < 0)
+		l = 0;
+	if (l > 0 && ss.ss_family == AF_UNIX) {
+		/* lighttpd's max-procs gives each process "<socket>-<n>": one pool */
+		struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
+		size_t n = strnlen(sun->sun_path, sizeof(sun->sun_path)), k = n;
+
+		while (k > 0 && sun->sun_path[k - 1] >= '0' && sun->sun_path[k - 1] <= '9')
+			k--;
+		if (k > 1 && k < n && sun->sun_path[k - 1] == '-')
+			memset(sun->sun_path + k - 1, 0, n - k + 1);
+		l = sizeof(ss);
+	}
+	if (l == 0 && fstat(fd, &st) == 0) {
 		/* unnamed: the socket inode is still common to all */
-		if (fstat(fd, &st) == 0) {
-			memcpy(&ss, &st.st_ino, sizeof(st.st_ino));
-			l = sizeof(st.st_ino);
-		}
+		memcpy(&ss, &st.st_ino, sizeof(st.st_ino));
+		l = sizeof(st.st_ino);
 	}
 	EVP_Digest(&ss, l, d, &dl, EVP_sha256(), NULL);
 	drp_hex(d, 8, hex);
@@ -479,6 +532,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "drp-fcgi: %s\n", err);
 		return 2;
 	}
+	setup_log(cfg);
 	listen_spec = drp_config_get(cfg, "listen");
 	if (listen_spec != NULL && *listen_spec == 0)
 		listen_spec = NULL;

@@ -34,19 +34,6 @@ struct conn {
 	int eof;
 };
 
-void fcgi_log(const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-	int n;
-
-	n = snprintf(line, sizeof(line), "drp-fcgi[%ld]: ", (long)getpid());
-	va_start(ap, fmt);
-	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "%s\n", line);
-}
-
 /* Read more bytes before `deadline`.  1 read, 0 EOF, -1 error or timeout.
  * With listen_fd >= 0 (an idle kept connection) also returns -2 when a new
  * connection is waiting or a stop was requested. */

@@ -64,6 +64,10 @@ wait_for() { # command... : up to 5 s
 	return 1
 }
 
+# running and not a zombie (spawned workers are reparented to an init that
+# may not reap them)
+running() { [ -n "$(ps -o stat= -p "$1" 2>/dev/null | grep -v Z)" ]; }
+
 fail() {
 	echo "FAIL: $*"
 	FAILS=$((FAILS + 1))
@@ -222,7 +226,7 @@ api_matrix() {
 	expect_code 200 "GET /metrics"
 	grep -q '^drp_build_info{version=' <<<"$BODY" && ok "metrics has build info" ||
 		fail "metrics: no drp_build_info"
-	req POST /health
+	req POST /health --data-binary x
 	expect_code 405 "POST /health"
 	is_json_error && ok "405 is a JSON error" || fail "405 body $BODY"
 	req GET /check
