@@ -727,37 +727,48 @@ static int build_uploads(struct rz_sess *s)
 
 static void finish_check(struct rz_sess *s)
 {
-	size_t m;
-	int hit = 0;
+	size_t m, np = s->msg.nparts ? s->msg.nparts : 1;
+	int *sent = calloc(np, sizeof(int)), *spam = calloc(np, sizeof(int)),
+	    *skip = calloc(np, sizeof(int)), *txt = calloc(np, sizeof(int)),
+	    *inl = calloc(np, sizeof(int));
+	int hit = 0, j;
 
+	if (!sent || !spam || !skip || !txt || !inl) {
+		sess_end(s, DRP_ST_ERROR, "out of memory");
+		goto out;
+	}
+	for (j = 0; j < s->nq; j++)
+		sent[s->qpart[j]] = 1;
 	for (m = 0; m < s->msg.nmails; m++) {
 		const struct drp_razor_mail *ml = &s->msg.mails[m];
-		int spam[256], ct[256], txt[256], inl[256], k = 0;
-		size_t i;
+		size_t i, f = ml->first_part;
 
-		for (i = 0; i < ml->nparts && k < 256; i++) {
-			size_t pi = ml->first_part + i;
-			int sent = 0, j;
-
-			for (j = 0; j < s->nq; j++)
-				if (s->qpart[j] == (int)pi)
-					sent = 1;
-			if (!sent)
+		for (i = f; i < f + ml->nparts; i++) {
+			spam[i] = s->spam[i] > 0;
+			/* erased parts are ignored; a part that kept no
+			 * signature still counts, as not spam */
+			skip[i] = s->msg.parts[i].skipped;
+			txt[i] = s->msg.parts[i].is_text;
+			inl[i] = s->msg.parts[i].is_inline;
+			if (!sent[i])
 				continue;
-			spam[k] = s->spam[pi] > 0;
-			ct[k] = s->ct[pi];
-			txt[k] = s->msg.parts[pi].is_text;
-			inl[k] = s->msg.parts[pi].is_inline;
 			s->res->nparts++;
-			s->res->spam_parts += spam[k];
-			s->res->contention += ct[k] != 0;
-			k++;
+			s->res->spam_parts += spam[i];
+			s->res->contention += s->ct[i] != 0;
 		}
-		if (k > 0 && drp_razor_logic(s->ctx->logic_method, k, spam, ct, txt, inl))
+		if (ml->nparts > 0 &&
+		    drp_razor_logic(s->ctx->logic_method, (int)ml->nparts, spam + f, s->ct + f,
+		                    skip + f, txt + f, inl + f))
 			hit = 1;
 	}
 	s->res->hit = hit;
 	sess_quit(s);
+out:
+	free(sent);
+	free(spam);
+	free(skip);
+	free(txt);
+	free(inl);
 }
 
 static void on_units(struct rz_sess *s, struct drp_slice *lines, int n)

@@ -438,20 +438,24 @@ int drp_razor_check_resp(const struct drp_razor_sis *a, int min_cf, int *ct, lon
 	return 1;
 }
 
-int drp_razor_logic(int method, int nparts, const int *spam, const int *ct, const int *is_text,
-                    const int *is_inline)
+int drp_razor_logic(int method, int nparts, const int *spam, const int *ct, const int *skipped,
+                    const int *is_text, const int *is_inline)
 {
 	int i, any = 0, not_spam = 0, found = 0, decider = 0, res = 0;
 
+	if (nparts <= 0)
+		return 0;
 	switch (method) {
 	case 1:
 		for (i = 0; i < nparts; i++)
 			any |= spam[i] != 0;
 		return any;
 	case 2:
-		if (nparts == 0 || is_text == NULL || is_inline == NULL)
+		if (is_text == NULL || is_inline == NULL)
 			return 0;
 		for (i = 0; i < nparts; i++) {
+			if (skipped[i])
+				continue;
 			if (is_inline[i] && is_text[i]) {
 				decider = i;
 				break;
@@ -463,10 +467,10 @@ int drp_razor_logic(int method, int nparts, const int *spam, const int *ct, cons
 		}
 		return spam[decider] != 0;
 	case 3:
-		if (nparts == 0 || is_text == NULL)
+		if (is_text == NULL)
 			return 0;
 		for (i = 0; i < nparts; i++) {
-			if (!is_text[i])
+			if (skipped[i] || !is_text[i])
 				continue;
 			found = 1;
 			res = spam[i] != 0;
@@ -476,7 +480,7 @@ int drp_razor_logic(int method, int nparts, const int *spam, const int *ct, cons
 		return found ? res : spam[0] != 0;
 	case 5:
 		for (i = 0; i < nparts; i++) {
-			if (ct[i])
+			if (skipped[i] || ct[i])
 				continue;
 			if (spam[i])
 				any = 1;
@@ -487,7 +491,7 @@ int drp_razor_logic(int method, int nparts, const int *spam, const int *ct, cons
 	case 4:
 	default:
 		for (i = 0; i < nparts; i++)
-			if (!ct[i] && spam[i])
+			if (!skipped[i] && !ct[i] && spam[i])
 				any = 1;
 		return any;
 	}

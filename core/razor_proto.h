@@ -133,11 +133,15 @@ int drp_razor_min_cf(const char *spec, long ac, int *out);
  * the answer's ct (0 when absent); *cf to its cf (-1 when absent). */
 int drp_razor_check_resp(const struct drp_razor_sis *a, int min_cf, int *ct, long *cf);
 
-/* Whole-message decision (check_logic) for methods 1, 4, 5 and, when the
- * caller knows the part types, 2 and 3.  spam[i], ct[i], is_text[i],
- * is_inline[i] per part that sent queries. */
-int drp_razor_logic(int method, int nparts, const int *spam, const int *ct, const int *is_text,
-                    const int *is_inline);
+/* Whole-message decision (check_logic) over every part of one mail:
+ * spam[i] and ct[i] from the answers, skipped[i] for parts that sent no
+ * query (compute_sigs erased them), is_text / is_inline for methods 2 and
+ * 3 (may be NULL otherwise).  Method 1: any part; 2: the first inline
+ * text part (else the first text part, else part 0) decides; 3: every
+ * text part (none: part 0); 4 (default): any part not in contention; 5:
+ * every part not in contention. */
+int drp_razor_logic(int method, int nparts, const int *spam, const int *ct, const int *skipped,
+                    const int *is_text, const int *is_inline);
 
 /* razor's base64 variant of a hex string (hextobase64): 3 hex digits ->
  * 2 characters.  out needs 2*ceil(n/3)+1 bytes.  -1 on a non-hex digit. */

@@ -331,22 +331,32 @@ END_TEST
 
 START_TEST(logic)
 {
-	int spam[3] = {1, 0, 0}, ct[3] = {0, 0, 0}, txt[3] = {0, 1, 1}, inl[3] = {0, 0, 1};
+	int spam[3] = {1, 0, 0}, ct[3] = {0, 0, 0}, sk[3] = {0, 0, 0}, txt[3] = {0, 1, 1},
+	    inl[3] = {0, 0, 1};
 
-	ck_assert_int_eq(drp_razor_logic(4, 3, spam, ct, txt, inl), 1);
-	ck_assert_int_eq(drp_razor_logic(5, 3, spam, ct, txt, inl), 0);
-	ck_assert_int_eq(drp_razor_logic(1, 3, spam, ct, txt, inl), 1);
+	ck_assert_int_eq(drp_razor_logic(4, 3, spam, ct, sk, txt, inl), 1);
+	ck_assert_int_eq(drp_razor_logic(5, 3, spam, ct, sk, txt, inl), 0);
+	ck_assert_int_eq(drp_razor_logic(1, 3, spam, ct, sk, txt, inl), 1);
 	/* method 2: the first inline text part decides */
-	ck_assert_int_eq(drp_razor_logic(2, 3, spam, ct, txt, inl), 0);
+	ck_assert_int_eq(drp_razor_logic(2, 3, spam, ct, sk, txt, inl), 0);
 	/* method 3: every text part must be spam */
-	ck_assert_int_eq(drp_razor_logic(3, 3, spam, ct, txt, inl), 0);
+	ck_assert_int_eq(drp_razor_logic(3, 3, spam, ct, sk, txt, inl), 0);
 	ct[0] = 1; /* a contention part is ignored by 4 and 5 */
-	ck_assert_int_eq(drp_razor_logic(4, 3, spam, ct, txt, inl), 0);
-	ck_assert_int_eq(drp_razor_logic(1, 3, spam, ct, txt, inl), 1);
+	ck_assert_int_eq(drp_razor_logic(4, 3, spam, ct, sk, txt, inl), 0);
+	ck_assert_int_eq(drp_razor_logic(1, 3, spam, ct, sk, txt, inl), 1);
 	spam[1] = spam[2] = 1;
-	ck_assert_int_eq(drp_razor_logic(5, 3, spam, ct, txt, inl), 1);
-	ck_assert_int_eq(drp_razor_logic(3, 3, spam, ct, txt, inl), 1);
-	ck_assert_int_eq(drp_razor_logic(4, 0, spam, ct, txt, inl), 0);
+	ck_assert_int_eq(drp_razor_logic(5, 3, spam, ct, sk, txt, inl), 1);
+	ck_assert_int_eq(drp_razor_logic(3, 3, spam, ct, sk, txt, inl), 1);
+	/* a part that sent nothing but was not erased counts as not spam for 5 */
+	ct[0] = 0;
+	spam[0] = 0;
+	ck_assert_int_eq(drp_razor_logic(5, 3, spam, ct, sk, txt, inl), 0);
+	sk[0] = 1;
+	ck_assert_int_eq(drp_razor_logic(5, 3, spam, ct, sk, txt, inl), 1);
+	/* method 3 without text parts: part 0 decides */
+	txt[1] = txt[2] = 0;
+	ck_assert_int_eq(drp_razor_logic(3, 3, spam, ct, sk, txt, inl), 0);
+	ck_assert_int_eq(drp_razor_logic(4, 0, spam, ct, sk, txt, inl), 0);
 }
 END_TEST
 
