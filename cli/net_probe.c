@@ -600,8 +600,12 @@ int drp_cli_probe(const char *cmd, int argc, char **argv, struct drp_config *cfg
 		fprintf(stderr, "drp: %s: %s\n", cmd, err);
 		rc = 2;
 	} else {
-		if (!quiet && ans.body.len > 0)
+		if (!quiet && ans.body.len > 0) {
 			fwrite(ans.body.p, 1, ans.body.len, stdout);
+			/* "ok" from some servers has no line end; a shell prompt would follow it */
+			if (ans.body.p[ans.body.len - 1] != '\n')
+				putchar('\n');
+		}
 		if (ans.diag.len > 0)
 			fprintf(stderr, "drp: %s: pool said: %.*s\n", cmd, (int)ans.diag.len,
 			        (const char *)ans.diag.p);
