@@ -143,6 +143,38 @@ write_conf() { # file, extra lines...
 
 # --- nginx ------------------------------------------------------------------
 
+# The server block: the project's shipped nginx/drp-locations.conf when
+# NGINX_SHIPPED=1 (so the deployment file itself is tested), else a bare
+# pass-through so drp's own 404/405 answers are exercised.
+nginx_server() {
+	cp /etc/nginx/fastcgi_params "$T/fastcgi_params"
+	if [ "${NGINX_SHIPPED:-0}" = 1 ]; then
+		cat <<NGX
+    $(grep -E '^(limit_req_zone|limit_conn_zone|limit_req_status|limit_conn_status)' "$ROOT/nginx/drp.conf")
+    upstream drp_pool { server $1 max_fails=0; }
+    server {
+        listen 127.0.0.1:$HTTP_PORT;
+        include $ROOT/nginx/drp-locations.conf;
+    }
+NGX
+	else
+		cat <<NGX
+    upstream drp { server $1; }
+    server {
+        listen 127.0.0.1:$HTTP_PORT;
+        client_max_body_size 4m;
+        client_body_buffer_size 1m;
+        location / {
+            include fastcgi_params;
+            fastcgi_request_buffering on;
+            fastcgi_read_timeout 30s;
+            fastcgi_pass drp;
+        }
+    }
+NGX
+	fi
+}
+
 start_nginx() { # fastcgi address (unix:/path or 127.0.0.1:port); sets HTTP_PORT, URL
 	local up=$1
 	HTTP_PORT=$(free_port tcp)
@@ -164,18 +196,7 @@ http {
     proxy_temp_path $T/nginx/proxy;
     uwsgi_temp_path $T/nginx/uwsgi;
     scgi_temp_path $T/nginx/scgi;
-    upstream drp { server $up; }
-    server {
-        listen 127.0.0.1:$HTTP_PORT;
-        client_max_body_size 4m;
-        client_body_buffer_size 1m;
-        location / {
-            include /etc/nginx/fastcgi_params;
-            fastcgi_request_buffering on;
-            fastcgi_read_timeout 30s;
-            fastcgi_pass drp;
-        }
-    }
+$(nginx_server "$up")
 }
 NGX
 	nginx -p "$T/nginx" -c "$T/nginx.conf" -e "$T/nginx/error.log" &

@@ -18,9 +18,16 @@ SOCK=$T/run/drp.sock
 POOL=$!
 PIDS+=($POOL)
 wait_for test -S "$SOCK" || { echo "FAIL: pool did not start"; cat "$T/drp.log"; exit 1; }
-start_nginx "unix:$SOCK"
+# the shipped nginx/drp-locations.conf in front
+NGINX_SHIPPED=1 start_nginx "unix:$SOCK"
 
 api_matrix
+
+# nginx's own limit (8m in the shipped config) answers in drp's format
+head -c 9000000 /dev/zero | tr '\0' a >"$T/huge.eml"
+post /check "$TOKEN" "$T/huge.eml"
+expect_code 413 "body over nginx's client_max_body_size"
+is_json_error && ok "nginx's 413 is a JSON error" || fail "nginx 413 body $BODY"
 
 # --probe speaks FastCGI to the pool directly
 "$FCGI" --probe --listen "unix:$SOCK" >/dev/null && ok "--probe says healthy" || fail "--probe"
