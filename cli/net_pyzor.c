@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "evloop.h"
@@ -33,7 +34,9 @@ enum { SHOW_DIGEST, SHOW_PREDIGEST, SHOW_NORMALIZED };
 
 struct opts {
 	int show;
-	int pyop; /* -1: from the command */
+	int pyop;         /* -1: from the command */
+	int request_only; /* print the datagram instead of sending it */
+	const char *digest, *thread, *time;
 };
 
 static int parse_opts(int argc, char **argv, struct drp_config *cfg, struct opts *o)
@@ -47,12 +50,17 @@ static int parse_opts(int argc, char **argv, struct drp_config *cfg, struct opts
 	    {"normalized", no_argument, NULL, 'n'},
 	    {"ping", no_argument, NULL, 'P'},
 	    {"info", no_argument, NULL, 'I'},
+	    {"request-only", no_argument, NULL, 'R'},
+	    {"digest", required_argument, NULL, 'D'},
+	    {"thread", required_argument, NULL, 'T'},
+	    {"time", required_argument, NULL, 'W'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *key, *val;
 	int c;
 
+	memset(o, 0, sizeof(*o));
 	o->show = SHOW_DIGEST;
 	o->pyop = -1;
 	optind = 1;
@@ -85,6 +93,18 @@ static int parse_opts(int argc, char **argv, struct drp_config *cfg, struct opts
 			break;
 		case 'I':
 			o->pyop = DRP_PYZOR_INFO;
+			break;
+		case 'R':
+			o->request_only = 1;
+			break;
+		case 'D':
+			o->digest = optarg;
+			break;
+		case 'T':
+			o->thread = optarg;
+			break;
+		case 'W':
+			o->time = optarg;
 			break;
 		case 'h':
 			usage(stdout, argv[0]);
@@ -154,6 +174,52 @@ static int digest(struct drp_slice msg, struct drp_config *cfg, const struct opt
 		fprintf(stderr, "drp: pyzor: note: pyzor 1.0.0 crashes on this message's HTML "
 		                "(`<![` + unknown keyword); the text before it was used\n");
 	return rc;
+}
+
+/* --request-only: the signed datagram drp would send, as written by
+ * drp_pyzor_build_request, with the account of pyzor_user/pyzor_key (or
+ * anonymous) and optional fixed thread/time/digest, on stdout. */
+static int request_only(enum drp_op op, struct drp_slice msg, struct drp_config *cfg,
+                        const struct opts *o)
+{
+	struct drp_pyzor_account acct;
+	const char *user = drp_config_get(cfg, "pyzor_user");
+	const char *key = drp_config_get(cfg, "pyzor_key");
+	enum drp_pyzor_op pop;
+	char hex[41], err[160];
+	uint8_t pkt[1024];
+	long long now = (long long)time(NULL);
+	unsigned thread = 1024;
+	int n;
+
+	memset(&acct, 0, sizeof(acct));
+	if (user != NULL && *user) {
+		snprintf(acct.user, sizeof(acct.user), "%s", user);
+		snprintf(acct.key, sizeof(acct.key), "%s", key ? key : "");
+	}
+	if (o->pyop >= 0)
+		pop = (enum drp_pyzor_op)o->pyop;
+	else
+		pop = op == DRP_OP_CHECK    ? DRP_PYZOR_CHECK
+		      : op == DRP_OP_REPORT ? DRP_PYZOR_REPORT
+		                            : DRP_PYZOR_WHITELIST;
+	if (o->thread)
+		thread = (unsigned)strtoul(o->thread, NULL, 10);
+	if (o->time)
+		now = strtoll(o->time, NULL, 10);
+	if (o->digest) {
+		snprintf(hex, sizeof(hex), "%s", o->digest);
+	} else if (drp_pyzor_digest(msg.p, msg.len, 0, hex, NULL, err, sizeof(err)) < 0) {
+		fprintf(stderr, "drp: %s\n", err);
+		return 2;
+	}
+	n = drp_pyzor_build_request(pop, hex, thread, &acct, now, pkt, sizeof(pkt));
+	if (n < 0) {
+		fprintf(stderr, "drp: pyzor: request too long\n");
+		return 2;
+	}
+	fwrite(pkt, 1, (size_t)n, stdout);
+	return 0;
 }
 
 static int run(const char *cmd, enum drp_op op, struct drp_slice msg, struct drp_config *cfg,
@@ -250,5 +316,7 @@ int drp_cli_pyzor(const char *cmd, int argc, char **argv, struct drp_slice msg,
 		fprintf(stderr, "drp: --ping/--info go with the check command\n");
 		return 2;
 	}
+	if (o.request_only)
+		return request_only(op, msg, cfg, &o);
 	return run(cmd, op, msg, cfg, &o);
 }
