@@ -23,14 +23,17 @@
  * state RUNNING with its pid and deadline); the others sleep on the slot's
  * futex word and wake when the leader publishes its answer (DONE) or gives
  * up (ABANDONED: one waiter becomes the next leader).  Waiters also wake
- * every 50 ms to see whether the leader died (kill(pid, 0) == ESRCH) or
- * overran its deadline, and take over if so; they never wait past their own
- * deadline.
+ * every 50 ms to see whether the leader died or overran its deadline, and
+ * take over if so; they never wait past their own deadline.  Death is seen
+ * through a robust mutex per flight that the leader holds while it leads:
+ * the kernel marks it owner-dead when the leader's thread exits, however it
+ * exits, and whatever pid namespace it lives in (a pid could be a zombie,
+ * reused, or meaningless in another namespace).
  */
 #include "cache.h"
 
 #include <errno.h>
-#include <signal.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +89,7 @@ struct flight {
 	uint32_t gen, state, seq, len;
 	int32_t pid;
 	uint32_t pad;
+	pthread_mutex_t owner; /* held by the leader while it leads */
 	uint8_t val[DRP_CACHE_VALUE_MAX];
 };
 
@@ -372,9 +376,14 @@ static int init_region(void *base, size_t size, void *arg)
 {
 	const struct layout *l = arg;
 	struct shared *sh = base;
+	struct flight *fl = (struct flight *)((char *)base + l->off_flights);
+	uint32_t i;
 
 	if (size < l->size)
 		return -1;
+	for (i = 0; i < l->nflights; i++)
+		if (drp_shm_mutex_init(&fl[i].owner) != 0)
+			return -1;
 	sh->nentries = l->nentries;
 	sh->nbuckets = l->nbuckets;
 	sh->nblocks = l->nblocks;
@@ -671,19 +680,45 @@ static struct flight *alloc_flight(struct drp_cache *c)
 	return best;
 }
 
-static int leader_gone(const struct flight *f, uint64_t now, pid_t self)
+/* 1 when the running flight's leader is gone: it died (its robust owner
+ * mutex is owner-dead: this process now holds it, *owned set), it overran
+ * its deadline, or it is this very process (a worker serves one request at
+ * a time, so its own unfinished flight was abandoned). */
+static int leader_gone(struct flight *f, uint64_t now, pid_t self, int *owned)
 {
-	if (now > f->deadline_ms)
-		return 1;
-	/* a worker serves one request at a time: its own old flight is dead */
+	int rc;
+
+	*owned = 0;
 	if (f->pid == self)
 		return 1;
-	return kill(f->pid, 0) != 0 && errno == ESRCH;
+	rc = pthread_mutex_trylock(&f->owner);
+	if (rc == EOWNERDEAD) {
+		pthread_mutex_consistent(&f->owner);
+		*owned = 1;
+		return 1;
+	}
+	if (rc == 0) {
+		/* nobody holds it: this leader took over from an overdue one
+		 * and could not own it; only its deadline tells */
+		pthread_mutex_unlock(&f->owner);
+	}
+	return now > f->deadline_ms;
 }
 
 static void lead(struct drp_cache *c, struct drp_cache_ticket *t, struct flight *f, uint32_t gen,
-                 uint64_t now, uint64_t wait_deadline)
+                 uint64_t now, uint64_t wait_deadline, int owned)
 {
+	int rc;
+
+	if (!owned) {
+		rc = pthread_mutex_trylock(&f->owner);
+		if (rc == EOWNERDEAD)
+			pthread_mutex_consistent(&f->owner);
+		/* EBUSY: held by an overdue leader still running, or by this
+		 * process's own abandoned flight; either way no second lock */
+		owned = rc == 0 || rc == EOWNERDEAD || rc == EDEADLK ||
+		        (rc == EBUSY && f->pid == (int32_t)c->pid);
+	}
 	memcpy(f->key, t->key, DRP_CACHE_KEY_LEN);
 	f->gen = gen;
 	f->id = ++c->sh->flight_seq;
@@ -693,6 +728,7 @@ static void lead(struct drp_cache *c, struct drp_cache_ticket *t, struct flight 
 	f->done_ms = 0;
 	__atomic_store_n(&f->state, FL_RUNNING, __ATOMIC_RELEASE);
 	t->leader = 1;
+	t->owns_flight = owned;
 	t->flight = (int)(f - c->fl);
 	t->flight_id = f->id;
 }
@@ -820,6 +856,7 @@ enum drp_cache_res drp_cache_begin(struct drp_cache *c, struct drp_cache_ticket 
 		uint32_t gen, seq;
 		uint64_t now;
 		long slice;
+		int owned;
 
 		if (lock(c) != 0) {
 			t->no_store = 1;
@@ -845,7 +882,8 @@ enum drp_cache_res drp_cache_begin(struct drp_cache *c, struct drp_cache_ticket 
 			return DRP_CACHE_HIT;
 		}
 		now = drp_now_ms();
-		if (f != NULL && f->state == FL_RUNNING && !leader_gone(f, now, c->pid)) {
+		owned = 0;
+		if (f != NULL && f->state == FL_RUNNING && !leader_gone(f, now, c->pid, &owned)) {
 			if (now >= wait_deadline_ms) {
 				unlock(c);
 				t->wait_timeout = 1;
@@ -868,7 +906,7 @@ enum drp_cache_res drp_cache_begin(struct drp_cache *c, struct drp_cache_ticket 
 			f = alloc_flight(c);
 		}
 		if (f != NULL) {
-			lead(c, t, f, gen, now, wait_deadline_ms);
+			lead(c, t, f, gen, now, wait_deadline_ms, owned);
 			/* wake the other waiters so they follow the new leader */
 			__atomic_add_fetch(&f->seq, 1, __ATOMIC_RELEASE);
 			unlock(c);
@@ -920,6 +958,9 @@ int drp_cache_finish(struct drp_cache *c, struct drp_cache_ticket *t, const void
 		} else {
 			f = NULL;
 		}
+		/* a robust mutex refuses (EPERM) an unlock by a non-owner */
+		if (t->owns_flight)
+			pthread_mutex_unlock(&c->fl[t->flight].owner);
 	}
 	unlock(c);
 	if (f != NULL)

@@ -104,6 +104,7 @@ struct drp_cache_ticket {
 	int flight;          /* in-flight slot index when leader, else -1 */
 	uint64_t flight_id;  /* identity of that slot's current use */
 	int leader;          /* this request fans out for the waiters */
+	int owns_flight;     /* it holds the flight's liveness mutex */
 	int no_store;        /* something at begin made storing unsafe */
 	int waited;          /* it waited for another worker */
 	int wait_timeout;    /* it stopped waiting at the deadline */
