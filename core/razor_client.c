@@ -1535,6 +1535,116 @@ fail:
 }
 
 /* ------------------------------------------------------------------ */
+/* replay: one session against canned server bytes (tests, fuzzing) */
+
+struct rz_feed {
+	struct rz_sess *s;
+	int fd;
+	const uint8_t *p;
+	size_t n, off, chunk;
+	struct drp_buf *sent;
+	int eof;
+};
+
+static void feed_tick(struct drp_loop *l, void *arg)
+{
+	struct rz_feed *f = arg;
+	uint8_t buf[4096];
+	ssize_t r;
+
+	while ((r = recv(f->fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+		if (f->sent != NULL && f->sent->len < (1u << 20))
+			drp_buf_append(f->sent, buf, (size_t)r);
+	if (f->s->step == ST_DONE)
+		return;
+	if (f->off < f->n) {
+		size_t want = f->n - f->off;
+
+		if (f->chunk > 0 && want > f->chunk)
+			want = f->chunk;
+		r = send(f->fd, f->p + f->off, want, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (r > 0)
+			f->off += (size_t)r;
+	} else if (!f->eof) {
+		/* everything said: the client must finish on what it has */
+		shutdown(f->fd, SHUT_WR);
+		f->eof = 1;
+	}
+	drp_loop_timer(l, 0, feed_tick, f);
+}
+
+int drp_razor_replay(enum drp_op op, const uint8_t *msg, size_t len, const uint8_t *server,
+                     size_t slen, size_t chunk, struct drp_razor_result *res, struct drp_buf *sent)
+{
+	struct rz_ctx *c = calloc(1, sizeof(*c));
+	struct drp_loop *loop = drp_loop_new();
+	struct rz_sess *s = NULL;
+	struct rz_feed f;
+	char err[160];
+	int sv[2] = {-1, -1}, rc = -1;
+	enum rz_mode mode = op == DRP_OP_REPORT   ? M_REPORT
+	                    : op == DRP_OP_REVOKE ? M_REVOKE
+	                                          : M_CHECK;
+
+	memset(res, 0, sizeof(*res));
+	if (c == NULL || loop == NULL ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
+		goto out;
+	c->enabled = 1;
+	c->explicit_servers = 1;
+	c->timeout_ms = 1000;
+	c->logic_method = 4;
+	snprintf(c->min_cf, sizeof(c->min_cf), "ac");
+	snprintf(c->user, sizeof(c->user), "replay");
+	snprintf(c->pass, sizeof(c->pass), "secret");
+	c->have_ident = 1;
+	if (add_server(c, "127.0.0.1:2703") < 0)
+		goto out;
+	c->cat[c->ncat++] = 0;
+	c->nom[c->nnom++] = 0;
+	s = sess_new(loop, c, mode, res);
+	if (s == NULL)
+		goto out;
+	s->list = c->cat;
+	s->nlist = 1;
+	s->srv = &c->srv[0];
+	snprintf(res->server, sizeof(res->server), "replay");
+	if (drp_razor_prepare(msg, len, &s->msg, err, sizeof(err)) < 0) {
+		s->have_msg = 1;
+		goto out;
+	}
+	s->have_msg = 1;
+	s->fd = sv[0];
+	sv[0] = -1;
+	if (drp_loop_watch(loop, s->fd, DRP_EV_READ, on_io, s) < 0)
+		goto out;
+	s->watched = 1;
+	s->step = ST_GREETING;
+	s->expect = 1;
+	memset(&f, 0, sizeof(f));
+	f.s = s;
+	f.fd = sv[1];
+	f.p = server;
+	f.n = slen;
+	f.chunk = chunk;
+	f.sent = sent;
+	drp_loop_timer(loop, 0, feed_tick, &f);
+	drp_loop_run(loop, drp_now_ms() + 2000);
+	sess_finish(s);
+	feed_tick(loop, &f); /* collect the last bytes the client sent */
+	rc = 0;
+out:
+	sess_free(s);
+	if (sv[0] >= 0)
+		close(sv[0]);
+	if (sv[1] >= 0)
+		close(sv[1]);
+	drp_loop_free(loop);
+	ctx_free(c);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
 /* the drp_net_ops table */
 
 static void write_dirty(struct rz_ctx *c)

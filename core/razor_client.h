@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "netaddr.h"
 #include "netif.h"
 
@@ -53,5 +54,16 @@ struct drp_razor_reg {
  */
 int drp_razor_register(const struct drp_config *cfg, const struct drp_razor_reg *reg,
                        char *user_out, size_t user_outlen, char *err, size_t errlen);
+
+/*
+ * For tests and fuzzing: run one check/report/revoke session of `msg`
+ * against a server whose every byte is `server` (fed `chunk` bytes at a
+ * time, 0 = as fast as the socket takes them, then end-of-stream), over a
+ * socketpair, with the server defaults of razor-agents and identity
+ * replay/secret.  The client's bytes are appended to `sent` (may be NULL).
+ * 0 when the session ran (res says how it ended), -1 on a local failure.
+ */
+int drp_razor_replay(enum drp_op op, const uint8_t *msg, size_t len, const uint8_t *server,
+                     size_t slen, size_t chunk, struct drp_razor_result *res, struct drp_buf *sent);
 
 #endif

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "razor_client.h"
 #include "razor_home.h"
 #include "razor_proto.h"
 
@@ -559,6 +560,193 @@ START_TEST(malformed)
 }
 END_TEST
 
+/* ---- whole sessions against canned server bytes (drp_razor_replay) ---- */
+
+#define GREET "sn=C&srl=1&a=l&a=cg&ep4=7542-10\r\n"
+#define STATE(ac)                                                                                  \
+	"-ac=" ac "\r\nbql=4\r\nbqs=128\r\ndre=4\r\nep4=7542-10\r\nlogic_method=4\r\nse=3BC8\r\n"  \
+	"srl=1\r\nsn=C\r\nzone=razor2.local\r\n.\r\n"
+/* razor-check's queries for tests/data/syn_html_spam.eml (seen on the wire) */
+#define SPAM_QUERIES                                                                               \
+	"-a=c&e=4&ep4=7542-10&s=d-8EkTQcGvuLcOTFKv4WeQVTdbEA\r\na=c&e=8&s=QIhr-27i7HcA\r\n.\r\n"
+
+static struct drp_buf spam_msg;
+
+static void load_spam(void)
+{
+	FILE *f = fopen("tests/data/syn_html_spam.eml", "rb");
+	char buf[4096];
+	size_t n;
+
+	drp_buf_init(&spam_msg);
+	ck_assert_ptr_nonnull(f);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		drp_buf_append(&spam_msg, buf, n);
+	fclose(f);
+}
+
+static void replay(enum drp_op op, const char *server, size_t chunk, struct drp_razor_result *r,
+                   struct drp_buf *sent)
+{
+	if (spam_msg.p == NULL)
+		load_spam();
+	drp_buf_reset(sent);
+	ck_assert_int_eq(drp_razor_replay(op, spam_msg.p, spam_msg.len, (const uint8_t *)server,
+	                                  strlen(server), chunk, r, sent),
+	                 0);
+	drp_buf_cstr(sent);
+}
+
+START_TEST(replay_check)
+{
+	struct drp_razor_result r;
+	struct drp_buf sent;
+
+	drp_buf_init(&sent);
+	replay(DRP_OP_CHECK, GREET STATE("0") "-p=1&cf=100\r\np=0\r\n.\r\n", 0, &r, &sent);
+	ck_assert_int_eq(r.net.status, DRP_ST_OK);
+	ck_assert_int_eq(r.hit, 1);
+	ck_assert_int_eq(r.cf, 100);
+	ck_assert_int_eq(r.nqueries, 2);
+	ck_assert_str_eq((char *)sent.p,
+	                 "cn=razor-agents&cv=2.84\r\na=g&pm=state\r\n" SPAM_QUERIES "a=q\r\n");
+	/* the same bytes one at a time: framing, not read sizes, decides */
+	replay(DRP_OP_CHECK, GREET STATE("0") "-p=1&cf=100\r\np=0\r\n.\r\n", 1, &r, &sent);
+	ck_assert_int_eq(r.net.status, DRP_ST_OK);
+	ck_assert_int_eq(r.hit, 1);
+	/* not listed */
+	replay(DRP_OP_CHECK, GREET STATE("0") "-p=0\r\np=0\r\n.\r\n", 3, &r, &sent);
+	ck_assert_int_eq(r.net.status, DRP_ST_OK);
+	ck_assert_int_eq(r.hit, 0);
+	/* min_cf = ac: cf below the server's ac is not spam, at it is */
+	replay(DRP_OP_CHECK, GREET STATE("50") "-p=1&cf=40\r\np=0\r\n.\r\n", 0, &r, &sent);
+	ck_assert_int_eq(r.hit, 0);
+	ck_assert_int_eq(r.min_cf, 50);
+	replay(DRP_OP_CHECK, GREET STATE("50") "-p=0\r\np=1&cf=50\r\n.\r\n", 0, &r, &sent);
+	ck_assert_int_eq(r.hit, 1);
+	/* contention: the last answer's ct for the part wins (method 4 skips it) */
+	replay(DRP_OP_CHECK, GREET STATE("0") "-p=1&cf=100\r\np=0&ct=1\r\n.\r\n", 0, &r, &sent);
+	ck_assert_int_eq(r.net.status, DRP_ST_OK);
+	ck_assert_int_eq(r.hit, 0);
+	ck_assert_int_eq(r.contention, 1);
+	/* junk after the last answer does not change a finished verdict */
+	replay(DRP_OP_CHECK, GREET STATE("0") "-p=1\r\np=0\r\n.\r\njunk\r\n", 0, &r, &sent);
+	ck_assert_int_eq(r.net.status, DRP_ST_OK);
+	ck_assert_int_eq(r.hit, 1);
+	drp_buf_free(&sent);
+}
+END_TEST
+
+START_TEST(replay_bad_servers)
+{
+	struct drp_razor_result r;
+	struct drp_buf sent;
+
+	drp_buf_init(&sent);
+	/* fewer answers than queries */
+	replay(DRP_OP_CHECK, GREET STATE("0") "-p=1&cf=100\r\n.\r\n", 0, &r, &sent);
+	ck_assert_int_eq(r.net.status, DRP_ST_ERROR);
+	ck_assert_ptr_nonnull(strstr(r.net.error, "1 answers to 2 queries"));
+	/* a plain line for a batch */
+	replay(DRP_OP_CHECK, GREET STATE("0") "p=1\r\n", 0, &r, &sent);
+	ck_assert_int_eq(r.net.status, DRP_ST_ERROR);
+	/* closed mid-answer */
+	replay(DRP_OP_CHECK, GREET STATE("0") "-p=1&cf=100\r\np=", 0, &r, &sent);
+	ck_assert_int_eq(r.net.status, DRP_ST_ERROR);
+	ck_assert_ptr_nonnull(strstr(r.net.error, "mid-answer"));
+	ck_assert_int_eq(r.hit, 0);
+	/* closed before answering */
+	replay(DRP_OP_CHECK, GREET STATE("0"), 0, &r, &sent);
+	ck_assert_int_eq(r.net.status, DRP_ST_ERROR);
+	/* a greeting without sn */
+	replay(DRP_OP_CHECK, "srl=1&ep4=7542-10\r\n", 0, &r, &sent);
+	ck_assert_int_eq(r.net.status, DRP_ST_ERROR);
+	ck_assert_ptr_nonnull(strstr(r.net.error, "greeting"));
+	/* an ep4 that would inject into later batch lines */
+	replay(DRP_OP_CHECK, "sn=C&srl=1&ep4=1-2%0D%0Aa%3Dr\r\n", 0, &r, &sent);
+	ck_assert_int_eq(r.net.status, DRP_ST_ERROR);
+	ck_assert_ptr_null(strstr((char *)sent.p, "a=r"));
+	/* an answer line that never ends is bounded */
+	{
+		size_t n = 100000;
+		char *big = malloc(n + 200);
+
+		snprintf(big, 200, "%s%s-p=", GREET, STATE("0"));
+		memset(big + strlen(big), 'x', n);
+		big[strlen(GREET STATE("0")) + 3 + n] = 0;
+		replay(DRP_OP_CHECK, big, 0, &r, &sent);
+		ck_assert_int_eq(r.net.status, DRP_ST_ERROR);
+		ck_assert_ptr_nonnull(strstr(r.net.error, "longer than"));
+		free(big);
+	}
+	/* two answers to one query shift every later answer: caught by the count */
+	replay(DRP_OP_REVOKE,
+	       GREET STATE(
+	           "0") "achal=abcdefgh\r\nres=1\r\nres=1\r\nres=1\r\n-res=1\r\nres=1\r\n.\r\n",
+	       0, &r, &sent);
+	ck_assert_int_eq(r.net.status, DRP_ST_ERROR);
+	ck_assert_ptr_nonnull(strstr(r.net.error, "1 answers to 2 queries"));
+	drp_buf_free(&sent);
+}
+END_TEST
+
+START_TEST(replay_report)
+{
+	struct drp_razor_result r;
+	struct drp_buf sent;
+	const char *up;
+
+	drp_buf_init(&sent);
+	/* razor-protocol.md 4.2's vector: challenge abcdefgh, password secret */
+	replay(DRP_OP_REPORT, GREET STATE("0") "achal=abcdefgh\r\nres=1\r\nerr=230\r\nres=1\r\n", 0,
+	       &r, &sent);
+	ck_assert_int_eq(r.net.status, DRP_ST_OK);
+	ck_assert_int_eq(r.uploaded, 1);
+	ck_assert_ptr_nonnull(strstr((char *)sent.p,
+	                             "a=ai&cn=razor-agents&cv=2.84&user=replay\r\n"
+	                             "a=auth&aresp=MzscZqjwiw78eRjxOJX-1ZL0590A\r\n"
+	                             "a=r&e=4&ep4=7542-10&s=d-8EkTQcGvuLcOTFKv4WeQVTdbEA\r\n"
+	                             "-a=r&message=*\r\nReturn-Path: "));
+	up = strstr((char *)sent.p, "-a=r&message=*\r\n");
+	ck_assert_ptr_nonnull(strstr(up, "\n\r\nX-Razor2-Agent: Razor-Agents v2.84\n"));
+	ck_assert_ptr_nonnull(strstr(up, "</html>\n\r\n.\r\na=q\r\n"));
+	/* already known: no upload */
+	replay(DRP_OP_REPORT, GREET STATE("0") "achal=abcdefgh\r\nres=1\r\nres=1\r\n", 0, &r,
+	       &sent);
+	ck_assert_int_eq(r.net.status, DRP_ST_OK);
+	ck_assert_int_eq(r.uploaded, 0);
+	ck_assert_int_eq(r.accepted, 1);
+	ck_assert_ptr_null(strstr((char *)sent.p, "message=*"));
+	/* a wrong password */
+	replay(DRP_OP_REPORT, GREET STATE("0") "achal=abcdefgh\r\nres=0\r\n", 0, &r, &sent);
+	ck_assert_int_eq(r.net.status, DRP_ST_ERROR);
+	ck_assert_ptr_nonnull(strstr(r.net.error, "authentication failed"));
+	/* unknown user: razor registers the same credentials once, then retries */
+	replay(DRP_OP_REPORT,
+	       GREET STATE("0") "err=213\r\nres=1&user=replay&pass=secret\r\nachal=abcdefgh\r\n"
+	                        "res=1\r\nres=1\r\n",
+	       0, &r, &sent);
+	ck_assert_int_eq(r.net.status, DRP_ST_OK);
+	ck_assert_ptr_nonnull(strstr((char *)sent.p,
+	                             "a=reg&pass=secret&registrar=Razor-Agents%20v2.84"
+	                             "&user=replay\r\na=ai&"));
+	/* the server refuses the report */
+	replay(DRP_OP_REPORT, GREET STATE("0") "achal=abcdefgh\r\nres=1\r\nerr=202\r\n", 0, &r,
+	       &sent);
+	ck_assert_int_eq(r.net.status, DRP_ST_ERROR);
+	/* revoke: every signature, both engines */
+	replay(DRP_OP_REVOKE,
+	       GREET STATE("0") "achal=abcdefgh\r\nres=1\r\n-res=1\r\nres=1\r\n.\r\n", 0, &r,
+	       &sent);
+	ck_assert_int_eq(r.net.status, DRP_ST_OK);
+	ck_assert_int_eq(r.accepted, 2);
+	ck_assert_ptr_nonnull(strstr((char *)sent.p,
+	                             "-a=revoke&e=4&s=d-8EkTQcGvuLcOTFKv4WeQVTdbEA\r\n"
+	                             "a=revoke&e=8&s=QIhr-27i7HcA\r\n.\r\n"));
+	drp_buf_free(&sent);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("razor_client");
@@ -587,6 +775,12 @@ static Suite *suite(void)
 	tcase_add_test(t, kv_files);
 	tcase_add_test(t, lst_files);
 	tcase_add_test(t, home_roundtrip);
+	suite_add_tcase(s, t);
+	t = tcase_create("replay");
+	tcase_set_timeout(t, 30);
+	tcase_add_test(t, replay_check);
+	tcase_add_test(t, replay_bad_servers);
+	tcase_add_test(t, replay_report);
 	suite_add_tcase(s, t);
 	return s;
 }
