@@ -76,6 +76,17 @@ class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         if mode == "hang":
             time.sleep(30)
+        if mode == "garbage":
+            self.wfile.write(bytes(range(256)) * 4); return
+        if mode in ("chunked", "badchunk"):
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            self.wfile.write(b"3\r\nok \r\n5\r\nchunk\r\n0\r\n\r\n" if mode == "chunked"
+                             else b"ffffffff\r\nshort\r\n"); return
+        if mode == "huge":
+            self.wfile.write(b"HTTP/1.0 200 OK\r\n\r\n")
+            try:
+                while True: self.wfile.write(b"x" * 65536)
+            except Exception: return
         paths = {"/health": (200, b"ok\n"), "/metrics": (200, b"# TYPE drp_up gauge\ndrp_up 1\n"),
                  "/pre/health": (200, b"prefixed ok\n")}
         code, body = paths.get(self.path, (404, b'{"error":"not found"}\n'))
@@ -118,6 +129,17 @@ start=$(date +%s%N)
 expect 2 "health, server never answers" "$DRP" health --timeout 0.5 --url "http://127.0.0.1:$HPORT"
 ms=$((($(date +%s%N) - start) / 1000000))
 [ "$ms" -lt 2500 ] || fail "timeout not kept: ${ms} ms"
+start_http chunked
+expect 0 "chunked answer" "$DRP" health --url "http://127.0.0.1:$HPORT"
+[ "$(cat "$T/out")" = "ok chunk" ] || fail "chunked body: $(cat "$T/out")"
+start_http badchunk
+expect 2 "bad chunked answer" "$DRP" health --url "http://127.0.0.1:$HPORT"
+start_http garbage
+expect 2 "garbage answer" "$DRP" health --url "http://127.0.0.1:$HPORT"
+grep -q 'not an HTTP answer' "$T/err" || fail "garbage: $(cat "$T/err")"
+start_http huge
+expect 2 "endless answer" "$DRP" stats --timeout 10 --url "http://127.0.0.1:$HPORT"
+grep -q 'too large' "$T/err" || fail "endless answer: $(cat "$T/err")"
 # a closed port: bind, note the port, close
 CPORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 expect 2 "health, connection refused" "$DRP" health --url "http://127.0.0.1:$CPORT"
@@ -147,6 +169,10 @@ while True:
             body, buf = buf[8:8 + ln], buf[8 + ln + pad:]
             if t == 4: params += body
             if t == 5 and ln == 0: done = True
+    if status == "garbage":
+        c.sendall(b"\x07\x06" + bytes(range(200))); c.close(); continue
+    if status == "noheaders":
+        c.sendall(rec(6, 1, b"just a body") + rec(6, 1, b"") + rec(3, 1, b"\0" * 8)); c.close(); continue
     uri = b"/metrics" if b"/metrics" in params else b"/health"
     if status == "200":
         out = b"Content-Type: text/plain\r\n\r\n" + (b"ok\n" if uri == b"/health" else b"drp_fake 1\n")
@@ -159,7 +185,17 @@ $PY "$T/fake_fcgi.py" "$T/ok.sock" 200 &
 PIDS+=($!)
 $PY "$T/fake_fcgi.py" "$T/bad.sock" 503 &
 PIDS+=($!)
-for _ in $(seq 100); do [ -S "$T/ok.sock" ] && [ -S "$T/bad.sock" ] && break; sleep 0.05; done
+$PY "$T/fake_fcgi.py" "$T/garbage.sock" garbage &
+PIDS+=($!)
+$PY "$T/fake_fcgi.py" "$T/nohdr.sock" noheaders &
+PIDS+=($!)
+for _ in $(seq 100); do
+	[ -S "$T/ok.sock" ] && [ -S "$T/bad.sock" ] && [ -S "$T/garbage.sock" ] && [ -S "$T/nohdr.sock" ] && break
+	sleep 0.05
+done
+expect 2 "FastCGI garbage" "$DRP" health --fcgi "unix:$T/garbage.sock"
+grep -q 'not a FastCGI answer' "$T/err" || fail "fcgi garbage: $(cat "$T/err")"
+expect 2 "FastCGI answer without CGI headers" "$DRP" health --fcgi "unix:$T/nohdr.sock"
 expect 0 "health over FastCGI" "$DRP" health --fcgi "unix:$T/ok.sock"
 [ "$(cat "$T/out")" = ok ] || fail "fcgi health printed: $(cat "$T/out")"
 expect 0 "stats over FastCGI" "$DRP" stats --fcgi "$T/ok.sock"
