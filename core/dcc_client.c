@@ -47,7 +47,7 @@ struct dcc_ctx {
 	int cur; /* the address we stay with, -1 none */
 	uint64_t resolved_ms, measured_ms;
 	char resolve_err[160];
-	uint32_t h, pid, r; /* op_nums state */
+	uint32_t h, r; /* op_nums state; p is getpid() per operation, as the reference */
 	long budget_ms;
 	struct drp_dcc_tholds th;
 	uint32_t report_tgts;
@@ -424,7 +424,6 @@ static int dcc_ctx_new(const struct drp_config *cfg, void **ctxp, char *err, siz
 		goto fail;
 	gethostname(host, sizeof(host) - 1);
 	ctx->h = drp_dcc_host_num(gethostid(), host);
-	ctx->pid = (uint32_t)getpid();
 	/* the reference keeps r in its map across runs; without a map, start
 	 * somewhere no earlier run of this pid is likely to have used */
 	if (RAND_bytes((unsigned char *)&ctx->r, sizeof(ctx->r)) != 1)
@@ -533,7 +532,7 @@ static int begin_addr(struct dcc_req *q, int ai)
 	memset(q->answered, 0, sizeof(q->answered));
 	q->cred = &ctx->srv[a->srv].cred;
 	q->on.h = ctx->h;
-	q->on.p = ctx->pid;
+	q->on.p = (uint32_t)getpid();
 	q->on.r = ++ctx->r;
 	q->on.t = 0;
 	n = drp_dcc_build(q->wop, q->cred, &q->on, q->tgts, q->cks, q->ncks, q->pkt, sizeof(q->pkt),
@@ -1063,7 +1062,7 @@ static struct dcc_probe *probe_start(struct drp_loop *loop, struct dcc_ctx *ctx,
 		o->ai = i;
 		o->rtt_ms = -1;
 		o->on.h = ctx->h;
-		o->on.p = ctx->pid;
+		o->on.p = (uint32_t)getpid();
 		o->on.r = ++ctx->r;
 		o->on.t = 1;
 		o->fd = drp_udp_socket(a->a.ss.ss_family);
