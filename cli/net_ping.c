@@ -1,10 +1,12 @@
 /*
  * net_ping: `drp ping` — is every configured server of every network
- * reachable, and how far away.  The networks are set up exactly as the
- * service sets them up (ctx_new, then the between-requests refresh), and
- * all pings run at once on one drp_loop under one deadline
- * (backend_timeout, or --timeout), through the optional ping_start /
- * ping_finish ops; a network without them is listed as unsupported.
+ * reachable, and how far away.  The networks are set up as a worker sets
+ * them up at start (ctx_new: configuration, name resolution, identities;
+ * not the between-requests refresh, whose RTT probing would spend the
+ * budget twice), and all pings run at once on one drp_loop under one
+ * deadline (backend_timeout, or --timeout), through the optional
+ * ping_start / ping_finish ops; a network without them is listed as
+ * unsupported.
  */
 #include <getopt.h>
 #include <json-c/json.h>
@@ -165,12 +167,6 @@ int drp_cli_ping(const char *network, int argc, char **argv, struct drp_config *
 		}
 		if (p->ops->ping_start == NULL) {
 			p->state = "unsupported";
-			continue;
-		}
-		/* what a worker does between requests: discovery, DNS */
-		if (p->ops->ctx_refresh != NULL &&
-		    p->ops->ctx_refresh(p->ctx, p->error, sizeof(p->error)) < 0) {
-			failed = 1;
 			continue;
 		}
 		p->servers = json_object_new_array();
