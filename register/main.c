@@ -83,6 +83,8 @@ int main(int argc, char **argv)
 	}
 	if (cfgpath == NULL)
 		cfgpath = getenv("DRP_CONFIG");
+	if (cfgpath != NULL && *cfgpath == '\0')
+		cfgpath = NULL; /* as drp-fcgi: empty means the default */
 	if (drp_config_load_file(cfg, cfgpath ? cfgpath : "/etc/drp/drp.conf", cfgpath == NULL, err,
 	                         sizeof(err)) < 0) {
 		reg_err("%s", err);
