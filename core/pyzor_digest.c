@@ -273,11 +273,56 @@ static int dec_latin1(const uint8_t *s, size_t n, struct drp_buf *out)
 
 /* iconv to UTF-8; a byte iconv cannot convert is dropped (or replaced) and
  * conversion resumes at the next byte, like Python's multibyte codecs. */
+/*
+ * Where glibc's CJK tables are not Python's (measured byte by byte against
+ * CPython 3.11): glibc decodes the single bytes 0x80-0xA0 of EUC-KR, EUC-JP
+ * and the Big5 family as U+0080-U+00A0 and GBK's 0x80 as U+20AC, which
+ * Python rejects (dropped with "ignore"); glibc's Shift_JIS has JIS-Roman
+ * 0x5C/0x7E (yen, overline) where Python has ASCII.  No multibyte character
+ * of those sets decodes to these code points, so fix the output in place.
+ */
+static int iconv_python_fixup(const char *name, struct drp_buf *out, size_t start, int replace)
+{
+	int c1 = !strcmp(name, "EUC-KR") || !strcmp(name, "EUC-JP") || !strcmp(name, "BIG5") ||
+		 !strcmp(name, "BIG5-HKSCS") || !strcmp(name, "CP950");
+	int gbk = !strcmp(name, "GBK"), sjis = !strcmp(name, "SHIFT_JIS");
+	struct drp_buf t;
+	size_t i;
+
+	if (!c1 && !gbk && !sjis)
+		return 0;
+	drp_buf_init(&t);
+	for (i = start; i < out->len;) {
+		uint32_t cp;
+		size_t k = utf8_next(out->p + i, out->len - i, &cp);
+		int r;
+
+		if ((c1 && cp >= 0x80 && cp <= 0xA0) || (gbk && cp == 0x20AC))
+			r = replace ? put_cp(&t, 0xFFFD) : 0;
+		else if (sjis && (cp == 0xA5 || cp == 0x203E))
+			r = put_cp(&t, cp == 0xA5 ? '\\' : '~');
+		else
+			r = drp_buf_append(&t, out->p + i, k);
+		if (r < 0) {
+			drp_buf_free(&t);
+			return -1;
+		}
+		i += k;
+	}
+	out->len = start;
+	if (drp_buf_append(out, t.p, t.len) < 0) {
+		drp_buf_free(&t);
+		return -1;
+	}
+	drp_buf_free(&t);
+	return 0;
+}
+
 static int dec_iconv(const char *name, const uint8_t *s, size_t n, int replace, struct drp_buf *out)
 {
 	iconv_t cd = iconv_open("UTF-8", name);
 	char *in = (char *)(uintptr_t)s;
-	size_t inleft = n;
+	size_t inleft = n, start = out->len;
 	int rc = 0;
 
 	if (cd == (iconv_t)-1)
@@ -313,6 +358,8 @@ static int dec_iconv(const char *name, const uint8_t *s, size_t n, int replace, 
 		iconv(cd, NULL, NULL, NULL, NULL);
 	}
 	iconv_close(cd);
+	if (rc == 0)
+		rc = iconv_python_fixup(name, out, start, replace);
 	return rc;
 }
 

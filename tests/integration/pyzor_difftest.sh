@@ -1,0 +1,23 @@
+#!/bin/sh
+# pyzor_difftest: drp's pyzor digest against Debian pyzor's own digest code
+# (in-process, /usr/bin/python3) on random MIME/HTML/charset/encoding
+# messages from tests/peers/pyzor_difftest.py.  Fixed seeds keep it
+# reproducible; PYZOR_DIFF_SEED / PYZOR_DIFF_COUNT explore further.
+set -u
+BUILD=${BUILD:-build}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+DRP=$ROOT/$BUILD/drp
+/usr/bin/python3 -c 'import pyzor.digest' 2>/dev/null || { echo "SKIP: no pyzor module"; exit 0; }
+T=$(mktemp -d /tmp/drp-pyzor-diff.XXXXXX)
+trap 'rm -rf "$T"' EXIT INT TERM
+SEED=${PYZOR_DIFF_SEED:-7}
+COUNT=${PYZOR_DIFF_COUNT:-600}
+/usr/bin/python3 "$ROOT/tests/peers/pyzor_difftest.py" "$T" "$COUNT" "$SEED" || exit 1
+ok=0 bad=0
+while IFS='	' read -r f want; do
+	got=$("$DRP" digest --network pyzor <"$T/$f" 2>/dev/null)
+	if [ "$got" = "$want" ]; then ok=$((ok + 1)); else
+		bad=$((bad + 1)); echo "differs: seed $SEED $f: drp $got pyzor $want"; fi
+done <"$T/expected.tsv"
+echo "pyzor_difftest: $ok/$((ok + bad)) random messages match pyzor (seed $SEED)"
+[ $bad -eq 0 ]
