@@ -10,7 +10,7 @@
 void drp_hdr_iter_init(struct drp_hdr_iter *it, struct drp_slice block)
 {
 	it->p = block.p;
-	it->end = block.p + block.len;
+	it->end = block.len ? block.p + block.len : block.p; /* no NULL + 0 */
 }
 
 static int is_wsp(uint8_t c)
@@ -272,7 +272,7 @@ int drp_hdr_address(struct drp_slice value, struct drp_buf *out)
 		b = s.len;
 		for (i = 0; i <= s.len; i++) {
 			if (i == s.len || s.p[i] == ' ' || s.p[i] == '\t' || s.p[i] == ',') {
-				if (memchr(s.p + ws, '@', i - ws) != NULL) {
+				if (i > ws && memchr(s.p + ws, '@', i - ws) != NULL) {
 					a = ws;
 					b = i;
 					break;

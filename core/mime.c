@@ -368,7 +368,7 @@ static int parse_entity(struct parser *ps, const uint8_t *p, size_t len, int par
 	drp_msg_parse(p, len, &mv);
 	pt = &ps->m->parts[idx];
 	pt->header = mv.header;
-	pt->body = mv.has_body ? mv.body : DRP_SLICE(p + len, 0);
+	pt->body = mv.has_body ? mv.body : DRP_SLICE(len ? p + len : p, 0);
 	if (drp_hdr_find(mv.header, "Content-Type", 0, &f)) {
 		drp_mime_ctype(f.value, pt->type, sizeof(pt->type), pt->subtype,
 		               sizeof(pt->subtype));
