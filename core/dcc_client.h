@@ -37,7 +37,7 @@
 #define DRP_DCC_MAX_RTT_MS (DRP_DCC_MIN_RTT_MS << DRP_DCC_MAX_XMITS)
 #define DRP_DCC_MAX_DELAY_MS (DRP_DCC_MAX_XMITS * DRP_DCC_MAX_RTT_MS)
 #define DRP_DCC_INIT_FAIL_MS DRP_DCC_MAX_DELAY_MS
-#define DRP_DCC_MAX_FAIL_EXP 6
+#define DRP_DCC_MAX_FAIL_EXP 5
 #define DRP_DCC_FAST_RTT_MS (15 * 60 * 1000)    /* RTTs are re-measured this often */
 #define DRP_DCC_RESOLVE_MS (2 * 60 * 60 * 1000) /* names are re-resolved this often */
 
