@@ -6,7 +6,7 @@ PKGS="build-essential pkg-config clang libclang-rt-14-dev valgrind clang-format 
 libfcgi-dev libssl-dev libhiredis-dev libmemcached-dev libjson-c-dev check
 spawn-fcgi nginx redis-server memcached pyzor razor python3 perl
 wrk hyperfine lua-check rspamd groff-base mandoc python3-gdbm
-lighttpd curl iproute2 util-linux procps"
+lighttpd curl iproute2 util-linux procps redis-tools coreutils"
 missing=()
 for p in $PKGS; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
