@@ -668,6 +668,7 @@ static int mc_ok(memcached_return_t rc)
 static int mc_get(struct drp_cache_remote *r, const uint8_t key[32], struct drp_buf *val,
                   int *found, char gen[24], int *genlen)
 {
+	size_t plen;
 	char kv[KEYNAME], kg[KEYNAME];
 	const char *keys[2];
 	size_t lens[2];
@@ -682,11 +683,12 @@ static int mc_get(struct drp_cache_remote *r, const uint8_t key[32], struct drp_
 		return -1;
 	key_name(r, 'v', key, kv, sizeof kv);
 	key_name(r, 'g', key, kg, sizeof kg);
+	plen = strlen(r->prefix) + 2; /* group key: the hex, same server for both */
 	keys[0] = kv;
 	keys[1] = kg;
 	lens[0] = strlen(kv);
 	lens[1] = strlen(kg);
-	rc = memcached_mget(r->memc, keys, lens, gen != NULL ? 2 : 1);
+	rc = memcached_mget_by_key(r->memc, kv + plen, 64, keys, lens, gen != NULL ? 2 : 1);
 	if (!mc_ok(rc) && rc != MEMCACHED_SOME_ERRORS)
 		return fail(r, "memcached get: %s", memcached_strerror(r->memc, rc));
 	if (rc == MEMCACHED_SOME_ERRORS)
@@ -719,12 +721,13 @@ static int mc_get(struct drp_cache_remote *r, const uint8_t key[32], struct drp_
 	return 0;
 }
 
-static int mc_gen(struct drp_cache_remote *r, const char *kg, char now[24], int *nowlen)
+static int mc_gen(struct drp_cache_remote *r, const char *kg, size_t plen, char now[24],
+                  int *nowlen)
 {
 	memcached_return_t rc;
 	size_t vl = 0;
 	uint32_t flags;
-	char *v = memcached_get(r->memc, kg, strlen(kg), &vl, &flags, &rc);
+	char *v = memcached_get_by_key(r->memc, kg + plen, 64, kg, strlen(kg), &vl, &flags, &rc);
 
 	*nowlen = -1;
 	if (v != NULL) {
@@ -744,6 +747,7 @@ static int mc_gen(struct drp_cache_remote *r, const char *kg, char now[24], int 
 static int mc_put(struct drp_cache_remote *r, const uint8_t key[32], const void *val, size_t len,
                   long ttl_s, const char *gen, int genlen, int *stored)
 {
+	size_t plen;
 	char kv[KEYNAME], kg[KEYNAME], now[24];
 	memcached_return_t rc;
 	int nowlen;
@@ -753,16 +757,18 @@ static int mc_put(struct drp_cache_remote *r, const uint8_t key[32], const void 
 		return -1;
 	key_name(r, 'v', key, kv, sizeof kv);
 	key_name(r, 'g', key, kg, sizeof kg);
-	rc = memcached_set(r->memc, kv, strlen(kv), val, len, (time_t)ttl_s, 0);
+	plen = strlen(r->prefix) + 2; /* group key: the hex, same server for both */
+	rc = memcached_set_by_key(r->memc, kv + plen, 64, kv, strlen(kv), val, len, (time_t)ttl_s,
+	                          0);
 	if (rc != MEMCACHED_SUCCESS)
 		return fail(r, "memcached set: %s", memcached_strerror(r->memc, rc));
 	if (gen != NULL) {
-		if (mc_gen(r, kg, now, &nowlen) != 0) {
-			memcached_delete(r->memc, kv, strlen(kv), 0);
+		if (mc_gen(r, kg, plen, now, &nowlen) != 0) {
+			memcached_delete_by_key(r->memc, kv + plen, 64, kv, strlen(kv), 0);
 			return -1;
 		}
 		if (nowlen != genlen || (genlen > 0 && memcmp(now, gen, (size_t)genlen) != 0)) {
-			rc = memcached_delete(r->memc, kv, strlen(kv), 0);
+			rc = memcached_delete_by_key(r->memc, kv + plen, 64, kv, strlen(kv), 0);
 			if (!mc_ok(rc))
 				return fail(r, "memcached delete: %s",
 				            memcached_strerror(r->memc, rc));
@@ -777,6 +783,7 @@ static int mc_put(struct drp_cache_remote *r, const uint8_t key[32], const void 
 
 static int mc_invalidate(struct drp_cache_remote *r, const uint8_t key[32], long ttl_s)
 {
+	size_t plen;
 	char kv[KEYNAME], kg[KEYNAME];
 	memcached_return_t rc;
 	uint64_t nv;
@@ -786,15 +793,16 @@ static int mc_invalidate(struct drp_cache_remote *r, const uint8_t key[32], long
 		return -1;
 	key_name(r, 'v', key, kv, sizeof kv);
 	key_name(r, 'g', key, kg, sizeof kg);
+	plen = strlen(r->prefix) + 2; /* group key: the hex, same server for both */
 	/* incr does not create; add does not overwrite: loop until one wins */
 	for (tries = 0; tries < 3; tries++) {
-		rc = memcached_increment(r->memc, kg, strlen(kg), 1, &nv);
+		rc = memcached_increment_by_key(r->memc, kg + plen, 64, kg, strlen(kg), 1, &nv);
 		if (rc == MEMCACHED_SUCCESS)
 			break;
 		if (rc != MEMCACHED_NOTFOUND)
 			return fail(r, "memcached incr: %s", memcached_strerror(r->memc, rc));
-		rc = memcached_add(r->memc, kg, strlen(kg), "1", 1, (time_t)(ttl_s + GEN_EXTRA_TTL),
-		                   0);
+		rc = memcached_add_by_key(r->memc, kg + plen, 64, kg, strlen(kg), "1", 1,
+		                          (time_t)(ttl_s + GEN_EXTRA_TTL), 0);
 		if (rc == MEMCACHED_SUCCESS)
 			break;
 		if (rc != MEMCACHED_NOTSTORED && rc != MEMCACHED_DATA_EXISTS)
@@ -802,8 +810,9 @@ static int mc_invalidate(struct drp_cache_remote *r, const uint8_t key[32], long
 	}
 	if (tries == 3)
 		return fail(r, "memcached: generation bump kept racing");
-	memcached_touch(r->memc, kg, strlen(kg), (time_t)(ttl_s + GEN_EXTRA_TTL));
-	rc = memcached_delete(r->memc, kv, strlen(kv), 0);
+	memcached_touch_by_key(r->memc, kg + plen, 64, kg, strlen(kg),
+	                       (time_t)(ttl_s + GEN_EXTRA_TTL));
+	rc = memcached_delete_by_key(r->memc, kv + plen, 64, kv, strlen(kv), 0);
 	if (!mc_ok(rc))
 		return fail(r, "memcached delete: %s", memcached_strerror(r->memc, rc));
 	mark_ok(r);
