@@ -956,9 +956,13 @@ static void dcc_finish(void *req)
 		else if (q->last_bad[0] != 0 && strcmp(q->last_bad, "no answer") != 0)
 			finish_with(q, DRP_ST_TIMEOUT, "no valid DCC answer from %s: %s",
 			            q->ctx->addr[q->ai].name, q->last_bad);
-		else
+		else {
+			/* nothing at all came back: like the reference, stop
+			 * asking for a while rather than delay every message */
+			fail_more(q->ctx, now);
 			finish_with(q, DRP_ST_TIMEOUT, "no DCC answer from %s within the budget",
 			            q->ctx->addr[q->ai].name);
+		}
 	}
 	req_close(q);
 	free(q);
