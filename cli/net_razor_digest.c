@@ -3,9 +3,11 @@
  * razor-agents 2.85 would send for the message on stdin, one
  * "PART<TAB>ENGINE<TAB>SIGNATURE" line each, in its query order.
  *
- * --show parts|prepared|vr4|vr8|header prints the intermediate texts
+ * --show parts|sums|prepared|vr4|vr8|header prints the intermediate texts
  * instead (for diffing against the reference): `parts` one row per part
- * (part, prepared length, VR8 and VR4 cleaned lengths, used/skipped);
+ * (part, prepared length, VR8 and VR4 cleaned lengths, used/skipped),
+ * `sums` the same plus the SHA-1 of each text, after one row per message
+ * with its prepared header;
  * the others the raw bytes, of one part with --part N, else of every part
  * after a "== part N len L" line.  Nothing is written anywhere but stdout.
  */
@@ -14,13 +16,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "cli.h"
 #include "razor_sig.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: drp digest --network razor [--ep4 SEED-SEP] [--engines 4,8]\n"
-	           "       [--show parts|prepared|vr4|vr8|header [--part N]] < message\n");
+	           "       [--show parts|sums|prepared|vr4|vr8|header [--part N]] < message\n");
 }
 
 static const struct drp_buf *shown(const struct drp_razor_msg *m, size_t i, const char *what)
@@ -34,10 +38,37 @@ static const struct drp_buf *shown(const struct drp_razor_msg *m, size_t i, cons
 	return &pt->vr8;
 }
 
+static const char *sha1_hex(const struct drp_buf *b, char hex[41])
+{
+	uint8_t md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	if (EVP_Digest(b->p ? (const void *)b->p : "", b->len, md, &n, EVP_sha1(), NULL) != 1)
+		n = 0;
+	drp_hex(md, n, hex);
+	return hex;
+}
+
 static int show(const struct drp_razor_msg *m, const char *what, const char *part)
 {
-	char id[32];
+	char id[32], h1[41], h2[41], h3[41];
 	size_t i;
+
+	if (!strcmp(what, "sums")) {
+		for (i = 0; i < m->nmails; i++)
+			printf("mail\t%zu\t%zu\t%s\n", i + 1, m->mails[i].header.len,
+			       sha1_hex(&m->mails[i].header, h1));
+		for (i = 0; i < m->nparts; i++) {
+			const struct drp_razor_part *pt = &m->parts[i];
+
+			drp_razor_part_id(m, i, id, sizeof(id));
+			printf("%s\t%zu\t%zu\t%zu\t%s\t%s\t%s\t%s\n", id, pt->prepared.len,
+			       pt->vr8.len, pt->vr4.len, pt->skipped ? "skipped" : "used",
+			       sha1_hex(&pt->prepared, h1), sha1_hex(&pt->vr8, h2),
+			       sha1_hex(&pt->vr4, h3));
+		}
+		return 0;
+	}
 
 	if (!strcmp(what, "parts")) {
 		for (i = 0; i < m->nparts; i++) {
