@@ -20,6 +20,8 @@ static const struct {
 	int has_arg;
 } routes[] = {
     {"--ep4", "razor", 1},
+    {"--engines", "razor", 1},
+    {"--nul-rule", "pyzor", 0},
     {"--client-ip", "dcc", 1},
     {"--env-from", "dcc", 1},
     {"--env-to", "dcc", 1},
