@@ -389,6 +389,11 @@ static void on_greeting(struct rz_sess *s, const uint8_t *p, size_t n)
 		try_next(s, why);
 		return;
 	}
+	if (s->mode == M_PROBE) {
+		/* reachable and speaking Razor2: enough for a ping */
+		sess_quit(s);
+		return;
+	}
 	s->conf = s->srv->conf;
 	if (s->greet.cg) {
 		if (drp_buf_append(&s->out, "cn=" DRP_RAZOR_CN "&cv=" DRP_RAZOR_CV "\r\n",
@@ -1803,6 +1808,75 @@ static int rz_listed(const void *res)
 	return r->net.status == DRP_ST_OK && r->hit;
 }
 
+/* drp ping: one connection per known server, a greeting is a pong. */
+struct rz_ping {
+	int n;
+	int idx[RZ_MAX_SERVERS];
+	struct rz_sess *s[RZ_MAX_SERVERS];
+	struct drp_razor_result r[RZ_MAX_SERVERS];
+	struct json_object *out;
+};
+
+static void *rz_ping_start(struct drp_loop *loop, void *ctx, struct json_object *out)
+{
+	struct rz_ctx *c = ctx;
+	struct rz_ping *p;
+	int i, j;
+
+	if (c == NULL || !c->enabled)
+		return NULL;
+	p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return NULL;
+	p->out = out;
+	for (i = 0; i < c->ncat + c->nnom; i++) {
+		int k = i < c->ncat ? c->cat[i] : c->nom[i - c->ncat];
+
+		for (j = 0; j < p->n; j++)
+			if (p->idx[j] == k)
+				break;
+		if (j < p->n || p->n >= RZ_MAX_SERVERS)
+			continue;
+		p->idx[p->n] = k;
+		p->s[p->n] = sess_new(loop, c, M_PROBE, &p->r[p->n]);
+		if (p->s[p->n] == NULL)
+			break;
+		p->s[p->n]->list = &p->idx[p->n];
+		p->s[p->n]->nlist = 1;
+		sess_connect(p->s[p->n]);
+		p->n++;
+	}
+	return p;
+}
+
+static void rz_ping_finish(void *req)
+{
+	struct rz_ping *p = req;
+	int i;
+
+	if (p == NULL)
+		return;
+	for (i = 0; i < p->n; i++) {
+		struct drp_razor_result *r = &p->r[i];
+		struct json_object *o = json_object_new_object();
+		int ok;
+
+		sess_finish(p->s[i]);
+		ok = r->net.status == DRP_ST_OK;
+		json_object_object_add(o, "server", json_object_new_string(r->server));
+		json_object_object_add(o, "ok", json_object_new_boolean(ok));
+		json_object_object_add(o, "rtt_ms", json_object_new_int64(r->net.latency_ms));
+		if (!ok)
+			json_object_object_add(o, "error", json_object_new_string(r->net.error));
+		if (p->out != NULL)
+			json_object_array_add(p->out, o);
+		else
+			json_object_put(o);
+		sess_free(p->s[i]);
+	}
+	free(p);
+}
+
 int drp_razor_register(const struct drp_config *cfg, const struct drp_razor_reg *reg,
                        char *user_out, size_t user_outlen, char *err, size_t errlen)
 {
@@ -1864,4 +1938,6 @@ const struct drp_net_ops drp_razor_ops = {
     .finish = rz_finish,
     .result_json = rz_result_json,
     .listed = rz_listed,
+    .ping_start = rz_ping_start,
+    .ping_finish = rz_ping_finish,
 };

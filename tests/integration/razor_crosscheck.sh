@@ -104,6 +104,14 @@ out=$(drp check --network razor <"$HAM") && rc=0 || rc=$?
 echo "$out" | grep -q '"hit":false' || fail "ham: $out"
 echo "ok: spam reported by razor-report is listed by drp check"
 
+# drp ping: the greeting is the pong; a closed port is reported, not hidden
+out=$(RAZOR_HOME=$DH "$DRP" ping --network razor --json) || fail "drp ping: $out"
+echo "$out" | grep -q "\"server\":\"127.0.0.1:$PA\",\"ok\":true" || fail "drp ping: $out"
+out=$(RAZOR_HOME=$DH RAZOR_SERVERS=127.0.0.1:1 "$DRP" ping --network razor --json) &&
+	fail "drp ping of a closed port succeeded: $out"
+echo "$out" | grep -q '"ok":false' || fail "drp ping of a closed port: $out"
+echo "ok: drp ping"
+
 # ---- 3. drp report -> razor-check hits (identity from razor-agents' home)
 razor-check -home="$RH" "$SPAM2" && fail "razor-check: $SPAM2 listed before any report"
 n0=$(wc -l <"$T/a.log")
