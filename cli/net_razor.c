@@ -88,7 +88,7 @@ static int run(enum drp_op op, struct drp_slice msg, struct drp_config *cfg)
 		return 2;
 	}
 	if (!ops->enabled(ctx)) {
-		fprintf(stderr, "drp: razor is disabled (razor_enabled)\n");
+		fprintf(stderr, "drp: razor is disabled (razor_enable)\n");
 		ops->ctx_free(ctx);
 		return 2;
 	}

@@ -1437,7 +1437,11 @@ static int ctx_build(const struct drp_config *cfg, struct rz_ctx **out, int need
 		return -1;
 	}
 	drp_razor_kv_init(&agent);
-	if (drp_config_bool(cfg, "razor_enabled", 1, &en, err, errlen) < 0 ||
+	/* razor_enable like dcc_enable / pyzor_enable; razor_enabled also read */
+	if (drp_config_get(cfg, "razor_enable") == NULL &&
+	    drp_config_bool(cfg, "razor_enabled", 1, &en, err, errlen) < 0)
+		goto fail;
+	if (drp_config_bool(cfg, "razor_enable", en, &en, err, errlen) < 0 ||
 	    drp_config_ms(cfg, "razor_timeout", RZ_DEFAULT_TIMEOUT_MS, &c->timeout_ms, err,
 	                  errlen) < 0)
 		goto fail;
@@ -1890,7 +1894,7 @@ int drp_razor_register(const struct drp_config *cfg, const struct drp_razor_reg 
 	if (ctx_build(cfg, &c, 1, err, errlen) < 0)
 		return -1;
 	if (!c->enabled) {
-		snprintf(err, errlen, "razor is disabled (razor_enabled)");
+		snprintf(err, errlen, "razor is disabled (razor_enable)");
 		goto out;
 	}
 	if (c->nnom == 0) {
