@@ -11,7 +11,7 @@ DRP=$ROOT/$BUILD/drp
 T=$(mktemp -d /tmp/drp-pyzor-diff.XXXXXX)
 trap 'rm -rf "$T"' EXIT INT TERM
 SEED=${PYZOR_DIFF_SEED:-7}
-COUNT=${PYZOR_DIFF_COUNT:-600}
+COUNT=${PYZOR_DIFF_COUNT:-400}
 /usr/bin/python3 "$ROOT/tests/peers/pyzor_difftest.py" "$T" "$COUNT" "$SEED" || exit 1
 ok=0 bad=0
 while IFS='	' read -r f want; do
