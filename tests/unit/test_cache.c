@@ -55,6 +55,11 @@ static void opts(struct drp_cache_opts *o, long entries, long bytes)
 	o->clock_ms = fake_clock;
 }
 
+/* Every handle a process opened, so a forked child can release them all
+ * before it exits (valgrind checks children for leaks too). */
+static struct drp_cache *opened[16];
+static int n_opened;
+
 static struct drp_cache *open_cache(const struct drp_cache_opts *o)
 {
 	struct drp_cache *c = NULL;
@@ -62,7 +67,27 @@ static struct drp_cache *open_cache(const struct drp_cache_opts *o)
 
 	if (drp_cache_open(&c, o, err, sizeof err) != 0)
 		ck_abort_msg("open: %s", err);
+	ck_assert_int_lt(n_opened, 16);
+	opened[n_opened++] = c;
 	return c;
+}
+
+static void close_cache(struct drp_cache *c)
+{
+	int i;
+
+	for (i = 0; i < n_opened; i++)
+		if (opened[i] == c)
+			opened[i] = opened[--n_opened];
+	drp_cache_close(c);
+}
+
+static void child_exit(int code) __attribute__((noreturn));
+static void child_exit(int code)
+{
+	while (n_opened > 0)
+		drp_cache_close(opened[--n_opened]);
+	_exit(code);
 }
 
 static void mkkey(uint8_t key[32], unsigned n)
@@ -139,7 +164,7 @@ static int open_err(const char *url, char *err, size_t errlen)
 		return -1;
 	if (drp_cache_open(&c, &o, err, errlen) != 0)
 		return -1;
-	drp_cache_close(c);
+	close_cache(c);
 	return 0;
 }
 
@@ -244,7 +269,7 @@ START_TEST(test_put_get_roundtrip_binary)
 	ck_assert_uint_eq(st.max_bytes, 64 * 1024);
 	ck_assert_int_eq(st.backend_up, -1);
 	drp_buf_free(&b);
-	drp_cache_close(c);
+	close_cache(c);
 }
 END_TEST
 
@@ -276,7 +301,7 @@ START_TEST(test_evict_by_entries_lru)
 	ck_assert_int_eq(has(c, 2), 1);
 	for (i = 101; i < 105; i++)
 		ck_assert_int_eq(has(c, i), 1);
-	drp_cache_close(c);
+	close_cache(c);
 }
 END_TEST
 
@@ -315,7 +340,7 @@ START_TEST(test_evict_by_bytes)
 		ck_assert_int_eq(drp_cache_put(c, k, big, sizeof big), -1);
 		ck_assert_int_eq(has(c, 5), 1);
 	}
-	drp_cache_close(c);
+	close_cache(c);
 }
 END_TEST
 
@@ -341,7 +366,7 @@ START_TEST(test_ttl_with_injected_clock)
 	put(c, 2, 50);
 	fake_now -= 20000;
 	ck_assert_int_eq(has(c, 2), 0);
-	drp_cache_close(c);
+	close_cache(c);
 }
 END_TEST
 
@@ -366,7 +391,7 @@ START_TEST(test_ttl_zero_and_off_disable)
 	ck_assert_int_eq(drp_cache_put(c, k, "v", 1), -1);
 	ck_assert_int_eq(drp_cache_invalidate(c, k), 0);
 	drp_buf_free(&b);
-	drp_cache_close(c);
+	close_cache(c);
 }
 END_TEST
 
@@ -398,7 +423,7 @@ START_TEST(test_begin_finish_stores)
 	ck_assert_uint_eq(st.misses, 1);
 	ck_assert_uint_eq(st.stores, 1);
 	drp_buf_free(&b);
-	drp_cache_close(c);
+	close_cache(c);
 }
 END_TEST
 
@@ -421,7 +446,7 @@ START_TEST(test_not_cacheable_not_stored)
 	ck_assert_int_eq(t.leader, 1);
 	drp_cache_finish(c, &t, NULL, 0, 0);
 	drp_buf_free(&b);
-	drp_cache_close(c);
+	close_cache(c);
 }
 END_TEST
 
@@ -453,7 +478,7 @@ START_TEST(test_invalidation_blocks_stale_store)
 	ck_assert_int_eq(drp_cache_get(c, k, &b), 0);
 	ck_assert_int_eq(drp_cache_get(c, other, &b), 1);
 	drp_buf_free(&b);
-	drp_cache_close(c);
+	close_cache(c);
 }
 END_TEST
 
@@ -478,14 +503,14 @@ START_TEST(test_invalidation_from_other_process)
 	if (pid == 0) {
 		struct drp_cache *own = open_cache(&o);
 
-		_exit(drp_cache_invalidate(own, k) == 0 ? 0 : 1);
+		child_exit(drp_cache_invalidate(own, k) == 0 ? 0 : 1);
 	}
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	ck_assert_int_eq(WEXITSTATUS(st), 0);
 	ck_assert_int_eq(drp_cache_finish(c, &t, "stale", 5, 1), 0);
 	ck_assert_int_eq(drp_cache_get(c, k, &b), 0);
 	drp_buf_free(&b);
-	drp_cache_close(c);
+	close_cache(c);
 }
 END_TEST
 
@@ -521,7 +546,7 @@ static pid_t spawn_checker(const struct drp_cache_opts *o, const uint8_t *k, con
 		if (go != NULL) {
 			close(go[1]);
 			if (read(go[0], &x, 1) < 0)
-				_exit(3);
+				child_exit(3);
 		}
 		drp_buf_init(&b);
 		memset(&r, 0, sizeof r);
@@ -531,7 +556,7 @@ static pid_t spawn_checker(const struct drp_cache_opts *o, const uint8_t *k, con
 		r.took_over = t.took_over;
 		r.wait_timeout = t.wait_timeout;
 		if (ready_fd >= 0 && write(ready_fd, "r", 1) != 1)
-			_exit(5);
+			child_exit(5);
 		if (r.res == DRP_CACHE_MISS && t.leader) {
 			struct timespec ts = {lead_ms / 1000, (lead_ms % 1000) * 1000000L};
 			char v[32];
@@ -548,9 +573,10 @@ static pid_t spawn_checker(const struct drp_cache_opts *o, const uint8_t *k, con
 			memcpy(r.val, b.p, r.len);
 		}
 		r.elapsed_ms = (unsigned long)(drp_now_ms() - t0);
+		drp_buf_free(&b);
 		if (write(out_fd, &r, sizeof r) != sizeof r)
-			_exit(4);
-		_exit(0);
+			child_exit(4);
+		child_exit(0);
 	}
 	return pid;
 }
@@ -609,7 +635,7 @@ START_TEST(test_coalesce_across_processes)
 	close(go[0]);
 	close(out[0]);
 	close(out[1]);
-	drp_cache_close(c);
+	close_cache(c);
 }
 END_TEST
 
@@ -643,11 +669,11 @@ START_TEST(test_leader_death_takeover)
 
 		if (drp_cache_begin(own, &lt, k, drp_now_ms() + 10000, &b) != DRP_CACHE_MISS ||
 		    !lt.leader)
-			_exit(2);
+			child_exit(2);
 		if (write(ready[1], "r", 1) != 1)
-			_exit(3);
+			child_exit(3);
 		pause(); /* killed by the parent mid-fan-out */
-		_exit(0);
+		child_exit(0);
 	}
 	ck_assert_int_eq(read(ready[0], &x, 1), 1);
 	/* kill the leader 200 ms into our wait */
@@ -660,7 +686,7 @@ START_TEST(test_leader_death_takeover)
 
 			nanosleep(&ts, NULL);
 			kill(pid, SIGKILL);
-			_exit(0);
+			child_exit(0);
 		}
 		t0 = drp_now_ms();
 		ck_assert_int_eq(drp_cache_begin(c, &t, k, t0 + 5000, &b), DRP_CACHE_MISS);
@@ -681,7 +707,7 @@ START_TEST(test_leader_death_takeover)
 	close(ready[0]);
 	close(ready[1]);
 	drp_buf_free(&b);
-	drp_cache_close(c);
+	close_cache(c);
 }
 END_TEST
 
@@ -717,7 +743,7 @@ START_TEST(test_dead_leader_before_wait)
 	close(out[0]);
 	close(out[1]);
 	drp_buf_free(&b);
-	drp_cache_close(c);
+	close_cache(c);
 }
 END_TEST
 
@@ -765,7 +791,7 @@ START_TEST(test_overdue_leader_replaced)
 	close(out[1]);
 	close(go[0]);
 	drp_buf_free(&b);
-	drp_cache_close(c);
+	close_cache(c);
 }
 END_TEST
 
@@ -812,7 +838,7 @@ START_TEST(test_wait_bounded_by_deadline)
 	close(out[1]);
 	close(go[0]);
 	drp_buf_free(&b);
-	drp_cache_close(c);
+	close_cache(c);
 }
 END_TEST
 
@@ -842,12 +868,12 @@ START_TEST(test_abandon_hands_over)
 		struct timespec ts = {0, 200 * 1000000L};
 
 		if (drp_cache_begin(c, &lt, k, drp_now_ms() + 10000, &b) != DRP_CACHE_MISS)
-			_exit(2);
+			child_exit(2);
 		if (write(ready[1], "r", 1) != 1)
-			_exit(3);
+			child_exit(3);
 		nanosleep(&ts, NULL);
 		drp_cache_finish(c, &lt, NULL, 0, 0);
-		_exit(0);
+		child_exit(0);
 	}
 	ck_assert_int_eq(read(ready[0], &x, 1), 1);
 	t0 = drp_now_ms();
@@ -861,7 +887,7 @@ START_TEST(test_abandon_hands_over)
 	close(ready[0]);
 	close(ready[1]);
 	drp_buf_free(&b);
-	drp_cache_close(c);
+	close_cache(c);
 }
 END_TEST
 
@@ -886,9 +912,9 @@ START_TEST(test_no_join_across_invalidation)
 	if (pid == 0) {
 		/* leader from before the report, stays running */
 		if (drp_cache_begin(c, &t1, k, drp_now_ms() + 5000, &b) != DRP_CACHE_MISS)
-			_exit(2);
+			child_exit(2);
 		sleep(3);
-		_exit(0);
+		child_exit(0);
 	}
 	{
 		struct timespec ts = {0, 100 * 1000000L};
@@ -903,7 +929,7 @@ START_TEST(test_no_join_across_invalidation)
 	kill(pid, SIGKILL);
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	drp_buf_free(&b);
-	drp_cache_close(c);
+	close_cache(c);
 }
 END_TEST
 
@@ -933,9 +959,9 @@ START_TEST(test_robust_recovery_resets_store)
 		struct drp_cache *own = open_cache(&o);
 
 		if (drp_shm_lock(drp_cache_region(own), 100) != 0)
-			_exit(2);
+			child_exit(2);
 		raise(SIGKILL);
-		_exit(3);
+		child_exit(3);
 	}
 	ck_assert_int_eq(waitpid(pid, &s, 0), pid);
 	ck_assert(WIFSIGNALED(s));
@@ -948,7 +974,7 @@ START_TEST(test_robust_recovery_resets_store)
 	put(c, 3, 100);
 	ck_assert_int_eq(has(c, 3), 1);
 	drp_buf_free(&b);
-	drp_cache_close(c);
+	close_cache(c);
 }
 END_TEST
 
@@ -970,12 +996,12 @@ START_TEST(test_shared_between_workers)
 		struct drp_cache *own = open_cache(&o);
 
 		mkkey(k, 40);
-		_exit(drp_cache_put(own, k, "w", 1) == 0 ? 0 : 1);
+		child_exit(drp_cache_put(own, k, "w", 1) == 0 ? 0 : 1);
 	}
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	ck_assert_int_eq(WEXITSTATUS(st), 0);
 	ck_assert_int_eq(has(c, 40), 1);
-	drp_cache_close(c);
+	close_cache(c);
 }
 END_TEST
 
@@ -1012,7 +1038,7 @@ START_TEST(test_remote_down_is_no_cache)
 	ck_assert_str_eq(st.backend, "redis");
 	ck_assert_ptr_nonnull(strstr(st.last_error, "redis"));
 	drp_buf_free(&b);
-	drp_cache_close(c);
+	close_cache(c);
 }
 END_TEST
 
