@@ -378,11 +378,13 @@ START_TEST(test_retransmission_schedule)
 	ck_assert_int_eq(r.net.status, DRP_ST_TIMEOUT);
 	ck_assert_int_eq(s.n, 3);
 	ck_assert_int_eq(r.xmits, 3);
-	ck_assert_uint_le(s.at[0] - t0, 50);
-	ck_assert_uint_ge(s.at[1] - t0, 340);
-	ck_assert_uint_le(s.at[1] - t0, 450);
-	ck_assert_uint_ge(s.at[2] - t0, 940);
-	ck_assert_uint_le(s.at[2] - t0, 1100);
+	/* relative to the first: computing the checksums comes before it
+	 * (and is slow under valgrind) */
+	ck_assert_uint_le(s.at[0] - t0, 300);
+	ck_assert_uint_ge(s.at[1] - s.at[0], 340);
+	ck_assert_uint_le(s.at[1] - s.at[0], 500);
+	ck_assert_uint_ge(s.at[2] - s.at[0], 940);
+	ck_assert_uint_le(s.at[2] - s.at[0], 1150);
 	ck_assert_int_le((int)(drp_now_ms() - t0), 1600);
 	ck_assert(r.net.error[0] != 0);
 	drp_loop_unwatch(loop, s.fd);
