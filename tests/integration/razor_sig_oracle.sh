@@ -21,7 +21,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cp "$DRP" "$tmp/drp" && DRP=$tmp/drp # immune to a rebuild while running
 mkdir "$tmp/gen"
-perl tests/integration/razor_sig_gen.pl 20261122 "$COUNT" "$tmp/gen" || exit 1
+perl tests/integration/razor_sig_gen.pl "${RAZOR_GEN_SEED:-20261122}" "$COUNT" "$tmp/gen" || exit 1
 
 # drp's answers in the oracle's format: "== FILE" then the lines; DIE when
 # drp reports that the reference would die on the message.
