@@ -88,14 +88,15 @@ struct dcc_fuz2 {
 	unsigned btotal, xsummed, wlen, tag_len;
 	int st;
 	struct dcc_cref cref;
-	uint8_t w[DCC_WORD];
+	/* the word so far, byte i at bits 8i of the 16 bytes (zero beyond) */
+	uint64_t wa, wb;
 	uint8_t tag[DCC_WORD];
 	struct dcc_fuz2_lang lang[DCC_FUZ2_LANGS];
 	/* The reference keeps one MD5 per language and uses the one that
 	 * counted most words.  The same digest comes from recording the
 	 * dictionary words (a byte of language bits << 4 | length - 1, then
-	 * the word) and hashing only the winner's at the end: one stream
-	 * instead of four. */
+	 * the word zero-padded to 16 bytes) and hashing only the winner's at
+	 * the end: one stream instead of four. */
 	uint8_t *rec;
 	size_t rec_len, rec_cap;
 	int oom;
@@ -179,5 +180,8 @@ extern const struct drp_dcc_entity drp_dcc_entities[];
 extern const size_t drp_dcc_n_entities;
 /* Language bits (1 English, 2 Spanish, 4 Polish, 8 Dutch) of a word. */
 unsigned drp_dcc_dict_lookup(const uint8_t *word, size_t len);
+/* The same for a word of len (1..16) bytes packed little-endian into a
+ * (bytes 0-7) and b (bytes 8-15), zero beyond len. */
+unsigned drp_dcc_dict_lookup_packed(uint64_t a, uint64_t b, size_t len);
 
 #endif

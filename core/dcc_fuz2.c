@@ -23,7 +23,7 @@ void drp_dcc_fuz2_init(struct drp_dcc_state *s)
 	int i;
 
 	z->wlen = 0;
-	memset(z->w, 0, sizeof(z->w));
+	z->wa = z->wb = 0;
 	z->st = F2_WORD;
 	z->cref.st = 0;
 	z->btotal = 0;
@@ -40,7 +40,8 @@ void drp_dcc_fuz2_init(struct drp_dcc_state *s)
 static void add_word(struct drp_dcc_state *s)
 {
 	struct dcc_fuz2 *z = &s->fuz2;
-	unsigned bits = drp_dcc_dict_lookup(z->w, z->wlen);
+	unsigned bits = drp_dcc_dict_lookup_packed(z->wa, z->wb, z->wlen);
+	uint8_t *r;
 	int i;
 
 	if (s->cset != drp_dcc_cset_latin2)
@@ -54,9 +55,9 @@ static void add_word(struct drp_dcc_state *s)
 		}
 	}
 	if (z->rec_cap - z->rec_len < 1 + DCC_WORD) {
-		size_t cap = z->rec_cap ? 2 * z->rec_cap : 4096;
-		uint8_t *r = realloc(z->rec, cap);
+		size_t cap = z->rec_cap ? 2 * z->rec_cap : 8192;
 
+		r = realloc(z->rec, cap);
 		if (r == NULL) {
 			z->oom = 1;
 			return;
@@ -64,9 +65,13 @@ static void add_word(struct drp_dcc_state *s)
 		z->rec = r;
 		z->rec_cap = cap;
 	}
-	z->rec[z->rec_len++] = (uint8_t)(bits << 4 | (z->wlen - 1));
-	memcpy(&z->rec[z->rec_len], z->w, z->wlen);
-	z->rec_len += z->wlen;
+	r = &z->rec[z->rec_len];
+	r[0] = (uint8_t)(bits << 4 | (z->wlen - 1));
+	for (i = 0; i < 8; i++) {
+		r[1 + i] = (uint8_t)(z->wa >> (8 * i));
+		r[9 + i] = (uint8_t)(z->wb >> (8 * i));
+	}
+	z->rec_len += 1 + DCC_WORD;
 }
 
 void drp_dcc_fuz2(struct drp_dcc_state *s, const uint8_t *p, size_t n)
@@ -78,10 +83,10 @@ void drp_dcc_fuz2(struct drp_dcc_state *s, const uint8_t *p, size_t n)
 	while (n != 0) {
 		switch (z->st) {
 		case F2_WORD: {
-			/* locals: stores through w[] would otherwise make the
-			 * compiler reload every counter */
+			/* the word lives in registers: no byte stores to reload */
 			const uint8_t *cset = s->cset;
 			unsigned wlen = z->wlen, btotal = z->btotal;
+			uint64_t wa = z->wa, wb = z->wb;
 			int html = s->ct == DCC_CT_HTML;
 
 			do {
@@ -100,8 +105,10 @@ void drp_dcc_fuz2(struct drp_dcc_state *s, const uint8_t *p, size_t n)
 				c = cset[c];
 				if (c >= 'a') {
 					++btotal;
-					if (wlen < DCC_WORD)
-						z->w[wlen++] = c;
+					if (wlen < 8)
+						wa |= (uint64_t)c << (8 * wlen++);
+					else if (wlen < DCC_WORD)
+						wb |= (uint64_t)c << (8 * (wlen++ - 8));
 					else
 						wlen = WORD_JUNK;
 					continue;
@@ -109,12 +116,12 @@ void drp_dcc_fuz2(struct drp_dcc_state *s, const uint8_t *p, size_t n)
 				if (c == DCC_FC_SP) {
 					if (wlen >= 3 && wlen <= DCC_WORD) {
 						z->wlen = wlen;
+						z->wa = wa;
+						z->wb = wb;
 						add_word(s);
 					}
-					if (wlen != 0) {
-						wlen = 0;
-						memset(z->w, 0, sizeof(z->w));
-					}
+					wlen = 0;
+					wa = wb = 0;
 					continue;
 				}
 				++btotal;
@@ -128,6 +135,8 @@ void drp_dcc_fuz2(struct drp_dcc_state *s, const uint8_t *p, size_t n)
 			} while (n != 0);
 			z->wlen = wlen;
 			z->btotal = btotal;
+			z->wa = wa;
+			z->wb = wb;
 			break;
 		}
 
@@ -231,7 +240,7 @@ void drp_dcc_fuz2(struct drp_dcc_state *s, const uint8_t *p, size_t n)
 int drp_dcc_fuz2_fin(struct drp_dcc_state *s, uint8_t sum[16])
 {
 	struct dcc_fuz2 *z = &s->fuz2;
-	uint8_t buf[1024 + DCC_WORD];
+	uint8_t buf[1024 + 2 * DCC_WORD];
 	unsigned len = 16, blen = 0, bit;
 	size_t k;
 	int i, win = 0;
@@ -250,18 +259,18 @@ int drp_dcc_fuz2_fin(struct drp_dcc_state *s, uint8_t sum[16])
 
 	/* the winner's words, in order, without separators */
 	bit = 1u << win;
-	for (k = 0; k < z->rec_len;) {
-		unsigned h = z->rec[k++], wl = (h & 15) + 1;
+	for (k = 0; k < z->rec_len; k += 1 + DCC_WORD) {
+		unsigned h = z->rec[k];
 
 		if ((h >> 4) & bit) {
-			memcpy(&buf[blen], &z->rec[k], wl);
-			blen += wl;
+			/* a fixed 16-byte copy; only the word's bytes count */
+			memcpy(&buf[blen], &z->rec[k + 1], DCC_WORD);
+			blen += (h & 15) + 1;
 			if (blen >= 1024) {
 				EVP_DigestUpdate(z->md5, buf, blen);
 				blen = 0;
 			}
 		}
-		k += wl;
 	}
 	if (blen != 0)
 		EVP_DigestUpdate(z->md5, buf, blen);

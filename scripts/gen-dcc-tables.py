@@ -130,16 +130,12 @@ static uint64_t low_bytes(unsigned n)
 	return n >= 8 ? ~(uint64_t)0 : (((uint64_t)1 << (8 * n)) - 1);
 }
 
-unsigned drp_dcc_dict_lookup(const uint8_t *word, size_t len)
+unsigned drp_dcc_dict_lookup_packed(uint64_t a, uint64_t b, size_t len)
 {
-	uint8_t k[16] = {0};
-	uint64_t a, b;
 	uint32_t h, i, want;
 
 	if (len == 0 || len > 16)
 		return 0;
-	memcpy(k, word, len);
-	dict_load(k, &a, &b);
 	h = (uint32_t)(((a ^ (b * 0x9e3779b97f4a7c15u)) * 0xff51afd7ed558ccdu) >> 43);
 	/* the fingerprint and length spare most probes a look at the pool */
 	want = ((uint32_t)len << 9) | (h & 31);
@@ -156,6 +152,18 @@ unsigned drp_dcc_dict_lookup(const uint8_t *word, size_t len)
 		    (len <= 8 || (pb & low_bytes((unsigned)len - 8)) == b))
 			return (e >> 5) & 15;
 	}
+}
+
+unsigned drp_dcc_dict_lookup(const uint8_t *word, size_t len)
+{
+	uint8_t k[16] = {0};
+	uint64_t a, b;
+
+	if (len == 0 || len > 16)
+		return 0;
+	memcpy(k, word, len);
+	dict_load(k, &a, &b);
+	return drp_dcc_dict_lookup_packed(a, b, len);
 }"""
         % (SLOTS, SLOTS)
     )
