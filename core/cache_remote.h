@@ -11,9 +11,11 @@
  *
  * Connections are made lazily and synchronously with short timeouts; any
  * failure drops the connection and puts the backend in backoff (skipped
- * until retry_ms, doubling up to retry_max_ms).  For memcached, libmemcached
- * also parks a single failed server for the same time (its keys then miss)
- * while the others keep serving.
+ * until retry_ms, doubling up to retry_max_ms).  For memcached the two keys
+ * of a message are placed by one group key (the hex digest), so they live on
+ * the same server of the ketama ring; libmemcached parks a failed server for
+ * retry_ms (rounded up to whole seconds): its share of messages misses fast
+ * while the other servers keep serving, so no global backoff is applied.
  */
 #ifndef DRP_CACHE_REMOTE_H
 #define DRP_CACHE_REMOTE_H

