@@ -54,6 +54,9 @@ struct dcc_ctx {
 	int fail_exp;
 	uint64_t fail_until_ms;
 	int probe; /* measure RTTs with NOPs on refresh */
+	int ipv6;  /* the map's "IPv6 off|on|only": -1, 0, 1 */
+	char sub[DRP_DCC_MAX_SUB][DRP_DCC_SUB_NAME_MAX];
+	struct drp_dcc_ck_opts ckopts; /* dccproc -S: dcc_substitute */
 };
 
 struct dcc_req {
@@ -192,6 +195,7 @@ static int load_servers(const struct drp_config *cfg, struct dcc_ctx *ctx, char 
 			}
 		}
 		ctx->nsrv = m.n;
+		ctx->ipv6 = m.ipv6;
 		OPENSSL_cleanse(&m, sizeof(m));
 	} else {
 		struct drp_hostport hp[DRP_DCC_MAX_SRVR_NMS];
@@ -208,6 +212,36 @@ static int load_servers(const struct drp_config *cfg, struct dcc_ctx *ctx, char 
 		ctx->nsrv = n;
 	}
 	OPENSSL_cleanse(&cr, sizeof(cr));
+	return 0;
+}
+
+/* dccproc -S: header names whose values become substitute checksums */
+static int load_substitute(const struct drp_config *cfg, struct dcc_ctx *ctx, char *err,
+                           size_t errlen)
+{
+	const char *v = drp_config_get(cfg, "dcc_substitute");
+
+	while (v != NULL && *v != 0) {
+		size_t n;
+
+		v += strspn(v, ", \t\r\n");
+		n = strcspn(v, ", \t\r\n");
+		if (n == 0)
+			break;
+		if (ctx->ckopts.n_substitute >= DRP_DCC_MAX_SUB || n >= DRP_DCC_SUB_NAME_MAX ||
+		    memchr(v, ':', n) != NULL) {
+			snprintf(err, errlen,
+			         "dcc_substitute: at most %d header names of < %d bytes",
+			         DRP_DCC_MAX_SUB, DRP_DCC_SUB_NAME_MAX);
+			return -1;
+		}
+		memcpy(ctx->sub[ctx->ckopts.n_substitute], v, n);
+		ctx->sub[ctx->ckopts.n_substitute][n] = 0;
+		ctx->ckopts.substitute[ctx->ckopts.n_substitute] =
+		    ctx->sub[ctx->ckopts.n_substitute];
+		ctx->ckopts.n_substitute++;
+		v += n;
+	}
 	return 0;
 }
 
@@ -230,7 +264,12 @@ static int resolve_all(struct dcc_ctx *ctx, char *err, size_t errlen)
 			continue;
 		}
 		for (int i = 0; i < k; i++) {
-			struct dcc_addr *d = &na[nn++];
+			int fam = a[i].ss.ss_family;
+			struct dcc_addr *d;
+
+			if ((ctx->ipv6 < 0 && fam == AF_INET6) || (ctx->ipv6 > 0 && fam == AF_INET))
+				continue;
+			d = &na[nn++];
 
 			memset(d, 0, sizeof(*d));
 			d->a = a[i];
@@ -419,7 +458,8 @@ static int dcc_ctx_new(const struct drp_config *cfg, void **ctxp, char *err, siz
 				ctx->report_tgts = v;
 		}
 	}
-	if (drp_config_bool(cfg, "dcc_probe", 1, &ctx->probe, err, errlen) < 0 ||
+	if (load_substitute(cfg, ctx, err, errlen) < 0 ||
+	    drp_config_bool(cfg, "dcc_probe", 1, &ctx->probe, err, errlen) < 0 ||
 	    load_servers(cfg, ctx, err, errlen) < 0)
 		goto fail;
 	gethostname(host, sizeof(host) - 1);
@@ -887,7 +927,7 @@ static void *dcc_start(struct drp_loop *loop, void *ctxp, enum drp_op op, const 
 		snprintf(r->net.error, sizeof(r->net.error), "out of memory");
 		return NULL;
 	}
-	rc = drp_dcc_checksums(msg, len, env, NULL, cks, err, sizeof(err));
+	rc = drp_dcc_checksums(msg, len, env, &ctx->ckopts, cks, err, sizeof(err));
 	if (rc != DRP_DCC_OK) {
 		r->net.status = DRP_ST_ERROR;
 		snprintf(r->net.error, sizeof(r->net.error), "%s%.120s",

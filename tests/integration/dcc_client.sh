@@ -247,11 +247,24 @@ DCC_MAP=$T/map.txt run m1 1 check --network dcc "${ENV[@]}" <"$MSG"
 [ "$(get "$T/m1" dcc.client_id)" = 32768 ] || fail "map credentials: $(cat "$T/m1")"
 [ "$(get "$T/m1" dcc.status)" = ok ] || fail "map: $(cat "$T/m1")"
 
-# 13. revoke: DCC has no un-report
+# 13. dcc_substitute (dccproc -S): the header's checksum is sent as type 4,
+#     the same sum `drp digest --substitute` prints
+want=$("$DRP" digest --network dcc --substitute Subject <"$MSG" | awk -F'\t' '/^substitute/ {print $2}')
+before=$(logged main)
+DCC_SERVERS=$M DCC_SUBSTITUTE=Subject run sb 0 check --network dcc "${ENV[@]}" <"$MSG"
+got=$("$PY" - "$T/main.log" "$before" <<'EOF'
+import json, sys
+p = bytes.fromhex([json.loads(l) for l in open(sys.argv[1])][int(sys.argv[2])]["hex"])
+print("".join(p[i + 2:i + 18].hex() for i in range(28, len(p) - 16, 18) if p[i] == 4))
+EOF
+)
+[ -n "$want" ] && [ "$got" = "$want" ] || fail "substitute: sent '$got', digest '$want'"
+
+# 14. revoke: DCC has no un-report
 DCC_SERVERS=$M run v 0 revoke --network dcc <"$MSG"
 [ "$(cat "$T/v")" = '{"dcc":null}' ] || fail "revoke: $(cat "$T/v")"
 
-# 14. bad configuration is an error before anything is sent
+# 15. bad configuration is an error before anything is sent
 DCC_SERVERS=$M DCC_CLIENT_ID=32768 DCC_IDS=$T/missing run c1 2 check --network dcc <"$MSG"
 DCC_SERVERS=$M DCC_THRESHOLD=lots run c2 2 check --network dcc <"$MSG"
 echo "PASS dcc_client"
