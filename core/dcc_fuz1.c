@@ -573,8 +573,26 @@ void drp_dcc_fuz1(struct drp_dcc_state *s, const uint8_t *p, size_t n)
 			while (p < end) {
 				unsigned k = fuz1_class[*p];
 
-				if (k == F1_SPECIAL)
-					break;
+				if (k == F1_SPECIAL) {
+					uint8_t x;
+
+					/* 'h' not followed by 't': the scanner would
+					 * only go to T1 and back, taking the next
+					 * byte with it (not re-examined as a URL
+					 * start); LF and '&' need the slow path */
+					if ((*p | 0x20) != 'h' || p + 1 >= end ||
+					    s->url.cref.st != CREF_IDLE || cp + 2 >= DCC_FUZ1_BUF)
+						break;
+					x = p[1];
+					if ((x | 0x20) == 't' || x == '\n' || x == '&')
+						break;
+					buf[cp++] = 'h';
+					s->url.flags = 0;
+					buf[cp] = x | 0x20;
+					cp += (uint8_t)((x | 0x20) - 'a') < 26;
+					p += 2;
+					continue;
+				}
 				/* branch-free: an ignored byte is written
 				 * and then overwritten */
 				buf[cp] = *p++ | 0x20;
