@@ -249,7 +249,7 @@ static int load_substitute(const struct drp_config *cfg, struct dcc_ctx *ctx, ch
 static int resolve_all(struct dcc_ctx *ctx, char *err, size_t errlen)
 {
 	struct dcc_addr na[DRP_DCC_MAX_SRVR_ADDRS];
-	int nn = 0, failed = 0;
+	int nn = 0;
 
 	ctx->resolve_err[0] = 0;
 	for (int s = 0; s < ctx->nsrv && nn < DRP_DCC_MAX_SRVR_ADDRS; s++) {
@@ -259,8 +259,12 @@ static int resolve_all(struct dcc_ctx *ctx, char *err, size_t errlen)
 		                    rerr, sizeof(rerr));
 
 		if (k < 0) {
-			failed++;
+			/* keep what this name resolved to before: a DNS hiccup
+			 * must not drop a working server */
 			snprintf(ctx->resolve_err, sizeof(ctx->resolve_err), "%s", rerr);
+			for (int j = 0; j < ctx->naddr && nn < DRP_DCC_MAX_SRVR_ADDRS; j++)
+				if (ctx->addr[j].srv == s)
+					na[nn++] = ctx->addr[j];
 			continue;
 		}
 		for (int i = 0; i < k; i++) {
@@ -288,9 +292,6 @@ static int resolve_all(struct dcc_ctx *ctx, char *err, size_t errlen)
 	}
 	ctx->resolved_ms = drp_now_ms();
 	if (nn == 0) {
-		/* keep what we had: a DNS hiccup must not drop working servers */
-		if (ctx->naddr > 0)
-			return 0;
 		snprintf(err, errlen, "no DCC server addresses: %s",
 		         ctx->resolve_err[0] ? ctx->resolve_err : "no names");
 		return -1;
@@ -298,7 +299,6 @@ static int resolve_all(struct dcc_ctx *ctx, char *err, size_t errlen)
 	memcpy(ctx->addr, na, sizeof(na[0]) * (size_t)nn);
 	ctx->naddr = nn;
 	ctx->cur = -1;
-	(void)failed;
 	return 0;
 }
 
