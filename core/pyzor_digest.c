@@ -284,7 +284,7 @@ static int dec_latin1(const uint8_t *s, size_t n, struct drp_buf *out)
 static int iconv_python_fixup(const char *name, struct drp_buf *out, size_t start, int replace)
 {
 	int c1 = !strcmp(name, "EUC-KR") || !strcmp(name, "EUC-JP") || !strcmp(name, "BIG5") ||
-		 !strcmp(name, "BIG5-HKSCS") || !strcmp(name, "CP950");
+	         !strcmp(name, "BIG5-HKSCS") || !strcmp(name, "CP950");
 	int gbk = !strcmp(name, "GBK"), sjis = !strcmp(name, "SHIFT_JIS");
 	struct drp_buf t;
 	size_t i;
@@ -732,16 +732,48 @@ static size_t u8dec(const uint8_t *s, size_t n, uint32_t *cp)
 	return k;
 }
 
+/* Byte classes for the hot loop: 0 a token byte (ASCII, not whitespace),
+ * 1 ASCII whitespace, 2 ASCII line break, 3 first byte >= 0x80. */
+#define R16(x) x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x
+static const uint8_t ncls[256] = {
+    0,      0,      0,      0,      0,      0,      0,      0,      0,      1,      2,
+    2,      2,      2,      0,      0,      0,      0,      0,      0,      0,      0,
+    0,      0,      0,      0,      0,      0,      2,      2,      2,      1,      1,
+    0,      0,      0,      0,      0,      0,      0,      0,      0,      0,      0,
+    0,      0,      0,      0,      R16(0), R16(0), R16(0), R16(0), R16(0), R16(3), R16(3),
+    R16(3), R16(3), R16(3), R16(3), R16(3), R16(3),
+};
+#undef R16
+
 /*
  * One token (maximal non-whitespace run, fewer than 10 code points) of a
  * line: apply the e-mail and URL rules (7.3 steps 2, 3) and append what
- * survives.  Returns the code points kept, or -1 on OOM.
+ * survives to out (room reserved by the caller).  Returns the code points
+ * kept.
  */
-static long norm_token(const uint8_t *t, size_t n, struct drp_buf *out)
+static long norm_token(const uint8_t *t, size_t n, int ascii, struct drp_buf *out)
 {
 	uint32_t cp[10];
 	size_t off[11], k = 0, i, p;
 
+	if (ascii) {
+		/* the common case, without decoding */
+		for (i = 1; i + 1 < n; i++)
+			if (t[i] == '@')
+				return 0;
+		p = n;
+		for (i = 1; i + 1 < n; i++) {
+			if (t[i] == ':' && url_letter(t[i - 1])) {
+				p = i - 1;
+				while (p > 0 && url_letter(t[p - 1]))
+					p--;
+				break;
+			}
+		}
+		memcpy(out->p + out->len, t, p);
+		out->len += p;
+		return (long)p;
+	}
 	for (i = 0; i < n && k < 10;) {
 		off[k] = i;
 		i += u8dec(t + i, n - i, &cp[k]);
@@ -763,60 +795,47 @@ static long norm_token(const uint8_t *t, size_t n, struct drp_buf *out)
 			break;
 		}
 	}
-	if (drp_buf_append(out, t, off[p]) < 0)
-		return -1;
+	memcpy(out->p + out->len, t, off[p]);
+	out->len += off[p];
 	return (long)p;
 }
 
 static int normalize_text(const uint8_t *s, size_t n, struct drp_pyzor_lines *out)
 {
-	size_t i = 0, line_start = out->text.len, tok = 0, tok_cps = 0;
+	size_t i = 0, line_start;
 	long kept = 0;
-	int in_tok = 0;
 
+	/* the kept text is never longer than the input */
+	if (drp_buf_reserve(&out->text, n) < 0)
+		return -1;
+	line_start = out->text.len;
 	for (;;) {
-		uint32_t c = 0;
-		size_t k = 0;
-		int br = 1;
+		size_t tok, extra = 0;
+		int br = 0, ascii = 1;
 
-		if (i < n) {
-			if (s[i] < 0x80) {
-				c = s[i];
-				k = 1;
-				if (asc_class[c] != 1 && asc_class[c] != 2) {
-					if (!in_tok) {
-						in_tok = 1;
-						tok = i;
-						tok_cps = 0;
-					}
-					tok_cps++;
-					i++;
-					continue;
-				}
-			} else {
-				k = u8dec(s + i, n - i, &c);
-				if (!py_isspace(c)) {
-					if (!in_tok) {
-						in_tok = 1;
-						tok = i;
-						tok_cps = 0;
-					}
-					tok_cps++;
+		if (i >= n) {
+			br = 1;
+		} else {
+			uint8_t cl = ncls[s[i]];
+
+			if (cl == 1) {
+				i++;
+				continue;
+			}
+			if (cl == 2) {
+				br = 1;
+				i++;
+			} else if (cl == 3) {
+				uint32_t c;
+				size_t k = u8dec(s + i, n - i, &c);
+
+				if (py_linebreak(c)) {
+					br = 1;
+					i += k;
+				} else if (py_isspace(c)) {
 					i += k;
 					continue;
 				}
-			}
-			br = py_linebreak(c);
-		}
-		/* whitespace, a line break or the end: the token is complete */
-		if (in_tok) {
-			in_tok = 0;
-			if (tok_cps < 10) {
-				long r = norm_token(s + tok, i - tok, &out->text);
-
-				if (r < 0)
-					return -1;
-				kept += r;
 			}
 		}
 		if (br) {
@@ -830,10 +849,27 @@ static int normalize_text(const uint8_t *s, size_t n, struct drp_pyzor_lines *ou
 			kept = 0;
 			if (i >= n)
 				break;
-			if (c == '\r' && i + 1 < n && s[i + 1] == '\n')
-				k = 2; /* \r\n is one line break */
+			continue;
 		}
-		i += k;
+		/* a token: ASCII bytes in a tight loop, others decoded */
+		tok = i;
+		while (i < n) {
+			uint32_t c;
+			size_t k;
+
+			while (i < n && ncls[s[i]] == 0)
+				i++;
+			if (i >= n || ncls[s[i]] != 3)
+				break;
+			k = u8dec(s + i, n - i, &c);
+			if (py_isspace(c))
+				break;
+			i += k;
+			extra += k - 1;
+			ascii = 0;
+		}
+		if (i - tok - extra < 10)
+			kept += norm_token(s + tok, i - tok, ascii, &out->text);
 	}
 	return 0;
 }
@@ -1946,6 +1982,39 @@ static void skip_rest(struct walk *w)
 		;
 }
 
+/* every byte < 0x80, eight at a time */
+static int all_ascii(const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t v;
+
+		memcpy(&v, p + i, 8);
+		if (v & 0x8080808080808080ull)
+			return 0;
+	}
+	for (; i < n; i++)
+		if (p[i] & 0x80)
+			return 0;
+	return 1;
+}
+
+/* The codec (NULL = the ASCII fallback) decodes ASCII bytes to themselves. */
+static int ascii_identity(const struct pz_codec *c)
+{
+	int b;
+
+	if (c == NULL || c->kind == PZ_CS_ASCII || c->kind == PZ_CS_LATIN1)
+		return 1;
+	if (c->kind == PZ_CS_ICONV)
+		return !strcmp(c->name, "utf_8") || !strcmp(c->name, "utf_8_sig");
+	for (b = 0; b < 0x80; b++)
+		if (pz_sb_tables[c->table][b] != (uint32_t)b)
+			return 0;
+	return 1;
+}
+
 static int emit_text(struct walk *w, const uint8_t *s, size_t n)
 {
 	if (drp_pyzor_normalize_text(s, n, w->flags, w->out) < 0)
@@ -2009,30 +2078,41 @@ static int emit_leaf(struct walk *w, struct pz_leaf *lf)
 		{
 			struct drp_buf txt;
 
+			struct drp_slice text;
+			const struct pz_codec *codec = (r == 1 && cs->len > 0)
+			                                   ? cs_lookup((const char *)cs->p, cs->len)
+			                                   : NULL;
+
 			drp_buf_init(&txt);
-			r = (r == 1 && cs->len > 0)
-			        ? drp_pyzor_charset_decode((const char *)cs->p, cs->len, dec.p,
-			                                   dec.len, 0, &txt)
-			        : 1;
-			if (r == 1) {
-				txt.len = 0;
-				r = dec_ascii(dec.p, dec.len, 0, &txt);
-			}
-			if (r < 0) {
-				drp_buf_free(&txt);
-				return -1;
+			if (all_ascii(dec.p, dec.len) && ascii_identity(codec)) {
+				/* nothing to decode: use the bytes in place */
+				text = dec;
+				r = 0;
+			} else {
+				r = codec ? drp_pyzor_charset_decode((const char *)cs->p, cs->len,
+				                                     dec.p, dec.len, 0, &txt)
+				          : 1;
+				if (r == 1) {
+					txt.len = 0;
+					r = dec_ascii(dec.p, dec.len, 0, &txt);
+				}
+				if (r < 0) {
+					drp_buf_free(&txt);
+					return -1;
+				}
+				text = DRP_SLICE(txt.p, txt.len);
 			}
 			if (lf->pt.html) {
 				int crash = 0;
 
 				w->b3.len = 0;
-				r = drp_pyzor_html_text(txt.p, txt.len, &w->b3, &crash);
+				r = drp_pyzor_html_text(text.p, text.len, &w->b3, &crash);
 				if (crash)
 					w->seen |= DRP_PYZOR_SAW_HTML_CRASH;
 				if (r == 0)
 					r = emit_text(w, w->b3.p, w->b3.len);
 			} else {
-				r = emit_text(w, txt.p, txt.len);
+				r = emit_text(w, text.p, text.len);
 			}
 			drp_buf_free(&txt);
 			return r;
@@ -2040,9 +2120,7 @@ static int emit_leaf(struct walk *w, struct pz_leaf *lf)
 	}
 	/* any other part: raw payload; ASCII as is, else the charset as
 	 * written with errors replaced (get_payload(decode=False)) */
-	for (i = 0; (size_t)i < pay.len && pay.p[i] < 0x80; i++)
-		;
-	if ((size_t)i == pay.len)
+	if (all_ascii(pay.p, pay.len))
 		return emit_text(w, pay.p, pay.len);
 	{
 		struct drp_buf txt;
