@@ -387,6 +387,14 @@ START_TEST(test_retransmission_schedule)
 	ck_assert_uint_le(s.at[2] - s.at[0], 1150);
 	ck_assert_int_le((int)(drp_now_ms() - t0), 1600);
 	ck_assert(r.net.error[0] != 0);
+	/* no server answered: like the reference, stop asking for a while
+	 * instead of spending every request's budget on a dead network */
+	memset(&r, 0, sizeof(r));
+	ck_assert_ptr_null(drp_dcc_ops.start(loop, ctx, DRP_OP_CHECK, (const uint8_t *)msg,
+	                                     strlen(msg), NULL, &r));
+	ck_assert_int_eq(r.net.status, DRP_ST_ERROR);
+	ck_assert_msg(strstr(r.net.error, "continue not asking") != NULL, "%s", r.net.error);
+	ck_assert_int_eq(s.n, 3);
 	drp_loop_unwatch(loop, s.fd);
 	close(s.fd);
 	drp_dcc_ops.ctx_free(ctx);
