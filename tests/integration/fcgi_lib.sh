@@ -79,8 +79,9 @@ ok() { echo "ok: $*"; }
 start_dcc() { # extra args for dcc_server.py; sets DCC_PORT
 	rm -f "$T/dcc.port"
 	$PY "$ROOT/tests/peers/dcc_server.py" --port-file "$T/dcc.port" --lifetime 600 "$@" \
-		>"$T/dcc.log" 2>&1 &
-	PIDS+=($!)
+		>"$T/dcc.out" 2>&1 &
+	DCC_PID=$!
+	PIDS+=($DCC_PID)
 	wait_for test -s "$T/dcc.port" || { echo "FAIL: dcc_server did not start"; exit 1; }
 	DCC_PORT=$(cat "$T/dcc.port")
 }
