@@ -757,17 +757,24 @@ static long norm_token(const uint8_t *t, size_t n, int ascii, struct drp_buf *ou
 	size_t off[11], k = 0, i, p;
 
 	if (ascii) {
-		/* the common case, without decoding */
+		/* the common case, without decoding: one pass looking for '@'
+		 * or ':' between the first and the last byte */
+		int special = 0;
+
 		for (i = 1; i + 1 < n; i++)
-			if (t[i] == '@')
-				return 0;
+			special |= t[i] == '@' || t[i] == ':';
 		p = n;
-		for (i = 1; i + 1 < n; i++) {
-			if (t[i] == ':' && url_letter(t[i - 1])) {
-				p = i - 1;
-				while (p > 0 && url_letter(t[p - 1]))
-					p--;
-				break;
+		if (special) {
+			for (i = 1; i + 1 < n; i++)
+				if (t[i] == '@')
+					return 0;
+			for (i = 1; i + 1 < n; i++) {
+				if (t[i] == ':' && url_letter(t[i - 1])) {
+					p = i - 1;
+					while (p > 0 && url_letter(t[p - 1]))
+						p--;
+					break;
+				}
 			}
 		}
 		memcpy(out->p + out->len, t, p);
@@ -798,6 +805,38 @@ static long norm_token(const uint8_t *t, size_t n, int ascii, struct drp_buf *ou
 	memcpy(out->p + out->len, t, off[p]);
 	out->len += off[p];
 	return (long)p;
+}
+
+/* Index of the first byte at or after i that is not a class-0 token byte.
+ * Eight bytes at a time: a word with no byte < 0x21 and none >= 0x80 is
+ * all token bytes (controls below 0x21 that are not whitespace stop the
+ * fast path and are stepped over one by one). */
+static size_t skip_token_bytes(const uint8_t *s, size_t i, size_t n)
+{
+	for (;;) {
+		while (i + 8 <= n) {
+			uint64_t v, m;
+
+			memcpy(&v, s + i, 8);
+			m = ((v - 0x2121212121212121ull) & ~v) | v;
+			m &= 0x8080808080808080ull;
+			if (m == 0) {
+				i += 8;
+				continue;
+			}
+			i += (size_t)__builtin_ctzll(m) / 8;
+			break;
+		}
+		while (i < n && ncls[s[i]] == 0) {
+			/* a control byte, or a short tail: go on byte by byte
+			 * until the next candidate */
+			i++;
+			if (i + 8 <= n && s[i] > 0x20 && s[i] < 0x80)
+				break;
+		}
+		if (i >= n || ncls[s[i]] != 0)
+			return i;
+	}
 }
 
 static int normalize_text(const uint8_t *s, size_t n, struct drp_pyzor_lines *out)
@@ -857,8 +896,7 @@ static int normalize_text(const uint8_t *s, size_t n, struct drp_pyzor_lines *ou
 			uint32_t c;
 			size_t k;
 
-			while (i < n && ncls[s[i]] == 0)
-				i++;
+			i = skip_token_bytes(s, i, n);
 			if (i >= n || ncls[s[i]] != 3)
 				break;
 			k = u8dec(s + i, n - i, &c);
