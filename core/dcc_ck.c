@@ -781,6 +781,8 @@ int drp_dcc_checksums(const uint8_t *msg, size_t len, const struct drp_envelope 
 	w->st.body_md5 = w->st.fuz1.md5 = w->st.fuz2.md5 = NULL;
 	w->st.fuz2.rec = NULL;
 	w->st.fuz2.rec_cap = 0;
+	for (int i = 0; i < DCC_FUZ2_LANGS; i++)
+		w->st.fuz2.lmd5[i] = NULL;
 	/* one explicit fetch per message instead of one per digest */
 	w->h.failed = 0;
 	w->h.md = EVP_MD_fetch(NULL, "MD5", NULL);

@@ -101,7 +101,17 @@ struct dcc_fuz2 {
 	size_t rec_len, rec_cap;
 	int oom;
 	EVP_MD_CTX *md5;
+	/* Past DCC_FUZ2_REC_MAX bytes of record (a huge text) the record is
+	 * replayed into one MD5 per language, the reference's way, and the
+	 * words go straight to those from then on: memory stays bounded. */
+	int spilled;
+	const EVP_MD *md;
+	EVP_MD_CTX *lmd5[DCC_FUZ2_LANGS];
+	unsigned lblen[DCC_FUZ2_LANGS];
+	uint8_t lbuf[DCC_FUZ2_LANGS][1024 + 2 * DCC_WORD];
 };
+
+#define DCC_FUZ2_REC_MAX (1u << 20)
 
 struct drp_dcc_state {
 	/* MIME walker (9.2) */

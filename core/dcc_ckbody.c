@@ -34,6 +34,8 @@ void drp_dcc_body_free(struct drp_dcc_state *s)
 	free_ctx(&s->body_md5);
 	free_ctx(&s->fuz1.md5);
 	free_ctx(&s->fuz2.md5);
+	for (int i = 0; i < DCC_FUZ2_LANGS; i++)
+		free_ctx(&s->fuz2.lmd5[i]);
 	free(s->fuz2.rec);
 	s->fuz2.rec = NULL;
 }
@@ -65,6 +67,7 @@ int drp_dcc_body_init(struct drp_dcc_state *s, const EVP_MD *md)
 	}
 	drp_dcc_fuz1_init(s);
 	drp_dcc_fuz2_init(s);
+	s->fuz2.md = md;
 	return 0;
 }
 

@@ -35,24 +35,75 @@ void drp_dcc_fuz2_init(struct drp_dcc_state *s)
 	}
 	z->rec_len = 0;
 	z->oom = 0;
+	z->spilled = 0;
+}
+
+/* append a word (16 bytes available at w, wl of them real) to a
+ * language's stream */
+static void lang_put(struct dcc_fuz2 *z, int i, const uint8_t *w, unsigned wl)
+{
+	memcpy(&z->lbuf[i][z->lblen[i]], w, DCC_WORD);
+	z->lblen[i] += wl;
+	if (z->lblen[i] >= 1024) {
+		EVP_DigestUpdate(z->lmd5[i], z->lbuf[i], z->lblen[i]);
+		z->lblen[i] = 0;
+	}
+}
+
+static void spill(struct dcc_fuz2 *z)
+{
+	size_t k;
+	int i;
+
+	for (i = 0; i < DCC_FUZ2_LANGS; i++) {
+		z->lblen[i] = 0;
+		z->lmd5[i] = EVP_MD_CTX_new();
+		if (z->lmd5[i] == NULL || EVP_DigestInit_ex(z->lmd5[i], z->md, NULL) != 1) {
+			z->oom = 1;
+			return;
+		}
+	}
+	for (k = 0; k < z->rec_len; k += 1 + DCC_WORD) {
+		unsigned h = z->rec[k];
+
+		for (i = 0; i < DCC_FUZ2_LANGS; i++)
+			if ((h >> 4) & (1u << i))
+				lang_put(z, i, &z->rec[k + 1], (h & 15) + 1);
+	}
+	z->rec_len = 0;
+	z->spilled = 1;
 }
 
 static void add_word(struct drp_dcc_state *s)
 {
 	struct dcc_fuz2 *z = &s->fuz2;
 	unsigned bits = drp_dcc_dict_lookup_packed(z->wa, z->wb, z->wlen);
-	uint8_t *r;
+	uint8_t *r, word[DCC_WORD];
 	int i;
 
 	if (s->cset != drp_dcc_cset_latin2)
 		bits &= ~(1u << LANG_POLISH);
-	if (bits == 0)
+	if (bits == 0 || z->oom)
 		return;
 	for (i = 0; i < DCC_FUZ2_LANGS; i++) {
 		if (bits & (1u << i)) {
 			++z->lang[i].wtotal;
 			z->lang[i].wsummed += z->wlen;
 		}
+	}
+	for (i = 0; i < 8; i++) {
+		word[i] = (uint8_t)(z->wa >> (8 * i));
+		word[8 + i] = (uint8_t)(z->wb >> (8 * i));
+	}
+	if (!z->spilled && z->rec_len + 1 + DCC_WORD > DCC_FUZ2_REC_MAX)
+		spill(z);
+	if (z->oom)
+		return;
+	if (z->spilled) {
+		for (i = 0; i < DCC_FUZ2_LANGS; i++)
+			if (bits & (1u << i))
+				lang_put(z, i, word, z->wlen);
+		return;
 	}
 	if (z->rec_cap - z->rec_len < 1 + DCC_WORD) {
 		size_t cap = z->rec_cap ? 2 * z->rec_cap : 8192;
@@ -67,10 +118,7 @@ static void add_word(struct drp_dcc_state *s)
 	}
 	r = &z->rec[z->rec_len];
 	r[0] = (uint8_t)(bits << 4 | (z->wlen - 1));
-	for (i = 0; i < 8; i++) {
-		r[1 + i] = (uint8_t)(z->wa >> (8 * i));
-		r[9 + i] = (uint8_t)(z->wb >> (8 * i));
-	}
+	memcpy(r + 1, word, DCC_WORD);
 	z->rec_len += 1 + DCC_WORD;
 }
 
@@ -257,6 +305,16 @@ int drp_dcc_fuz2_fin(struct drp_dcc_state *s, uint8_t sum[16])
 	    z->lang[win].wtotal + s->url.doms * (DCC_FUZ2_MIN_WORDS / 2) < DCC_FUZ2_MIN_WORDS)
 		return 0;
 
+	if (z->spilled) {
+		EVP_MD_CTX *c = z->lmd5[win];
+
+		if (z->lblen[win] != 0)
+			EVP_DigestUpdate(c, z->lbuf[win], z->lblen[win]);
+		if (z->lang[win].wtotal < DCC_FUZ2_MIN_WORDS && s->url.dom_start > 0)
+			EVP_DigestUpdate(c, s->url.doms_buf, s->url.dom_start - 1);
+		EVP_DigestFinal_ex(c, sum, &len);
+		return 1;
+	}
 	/* the winner's words, in order, without separators */
 	bit = 1u << win;
 	for (k = 0; k < z->rec_len; k += 1 + DCC_WORD) {

@@ -649,6 +649,33 @@ START_TEST(test_fuz2_html_and_hosts)
 }
 END_TEST
 
+START_TEST(test_fuz2_long_text)
+{
+	/* past the word record's 1 MiB the words go to per-language MD5s;
+	 * both ways give MD5 of the winner's words */
+	static const int reps[] = {1000, 70000};
+
+	for (int r = 0; r < 2; r++) {
+		size_t n = (size_t)reps[r];
+		char *msg = malloc(16 + 10 * n + 2), *words = malloc(8 * n + 1);
+		size_t m = (size_t)sprintf(msg, "Subject: x\n\n");
+		char hex[33];
+
+		for (size_t i = 0; i < n; i++) {
+			memcpy(msg + m, "the house ", 10);
+			m += 10;
+			memcpy(words + 8 * i, "thehouse", 8);
+		}
+		msg[m++] = '\n';
+		ck_assert_int_eq(run_n(msg, m, NULL, NULL), DRP_DCC_OK);
+		md5hex(words, 8 * n, hex);
+		expect("Fuz2", hex);
+		free(msg);
+		free(words);
+	}
+}
+END_TEST
+
 /* --- the generated tables against data/dcc --- */
 
 START_TEST(test_tables)
@@ -756,6 +783,7 @@ int main(void)
 	tcase_add_test(tc, test_fuz1);
 	tcase_add_test(tc, test_fuz2_languages);
 	tcase_add_test(tc, test_fuz2_html_and_hosts);
+	tcase_add_test(tc, test_fuz2_long_text);
 	tcase_add_test(tc, test_tables);
 	tcase_add_loop_test(tc, test_golden, 0, (int)(sizeof(golden) / sizeof(golden[0])));
 	tcase_add_test(tc, test_names);
