@@ -260,6 +260,16 @@ EOF
 )
 [ -n "$want" ] && [ "$got" = "$want" ] || fail "substitute: sent '$got', digest '$want'"
 
+# whitelisted by the server (an "ok" From): not spam, whatever the body counts
+FROMSUM=$("$DRP" digest --network dcc <"$MSG" | awk -F'\t' '$1 == "From" {print $2}')
+start wl --whitelist "From:$FROMSUM"
+DCC_SERVERS=127.0.0.1:$PORT_wl run wl1 0 report --network dcc "${ENV[@]}" <"$MSG"
+DCC_SERVERS=127.0.0.1:$PORT_wl run wl2 1 check --network dcc "${ENV[@]}" <"$MSG"
+[ "$(get "$T/wl2" dcc.whitelisted)" = true ] || fail "whitelist: $(cat "$T/wl2")"
+[ "$(get "$T/wl2" dcc.action)" = accept ] || fail "whitelist action: $(cat "$T/wl2")"
+[ "$(get "$T/wl2" dcc.counts.Body)" = 16777200 ] || fail "whitelist hides counts"
+[ "$(get "$T/wl2" dcc.counts.From)" = 16777201 ] || fail "whitelist From count"
+
 # 14. revoke: DCC has no un-report
 DCC_SERVERS=$M run v 0 revoke --network dcc <"$MSG"
 [ "$(cat "$T/v")" = '{"dcc":null}' ] || fail "revoke: $(cat "$T/v")"
