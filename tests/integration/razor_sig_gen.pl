@@ -81,6 +81,16 @@ sub line {
     return $l;
 }
 
+# dense runs of the bytes the state machines care about
+sub soup {
+    my @atoms = ('<', '>', '!', '-', '--', '"', "'", '&', '#', ';', '=', '%', '/', '@', ':', '.',
+        ' ', "\t", "\n", "\n", "\r", "\0", 'b', 'a', 'lt', 'amp', 'not', 'nbsp', 'AMP', 'yuml',
+        'br', 'x', '0', '1', '65', '<b>', '<!--', '-->', 'http://', 'https:/', 'www.', ' www.',
+        'href=', 'HREF="', '%3', 'A', 'Content-Type: ', 'Content-', "\x85", "\xa0", "\xff", '&#',
+        '&#1', '&#10', '&#105;', 'ex.com', '.co.uk', 'u@h', '?');
+    return join '', map { pick(@atoms) } 1 .. int(rand(400));
+}
+
 sub eol { return chance(0.85) ? "\n" : pick("\r\n", "\r\r\n", "\r") }
 
 sub text {
@@ -149,6 +159,7 @@ sub leaf_headers {
 
 sub body_for {
     my ($enc) = @_;
+    return soup() if chance(0.15);
     return b64() if $enc eq 'b';
     return qp() if $enc eq 'q';
     return text();
