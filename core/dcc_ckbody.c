@@ -21,6 +21,7 @@ void drp_dcc_decoders_init(struct drp_dcc_state *s)
 	s->ce = DCC_CE_NONE;
 	s->qp.state = 0;
 	s->b64.cnt = 0;
+	s->b64.quantum = 0;
 }
 
 static void free_ctx(EVP_MD_CTX **c)
