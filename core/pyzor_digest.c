@@ -751,18 +751,14 @@ static const uint8_t ncls[256] = {
  * survives to out (room reserved by the caller).  Returns the code points
  * kept.
  */
-static long norm_token(const uint8_t *t, size_t n, int ascii, struct drp_buf *out)
+static long norm_token(const uint8_t *t, size_t n, int ascii, int special, struct drp_buf *out)
 {
 	uint32_t cp[10];
 	size_t off[11], k = 0, i, p;
 
 	if (ascii) {
-		/* the common case, without decoding: one pass looking for '@'
-		 * or ':' between the first and the last byte */
-		int special = 0;
-
-		for (i = 1; i + 1 < n; i++)
-			special |= t[i] == '@' || t[i] == ':';
+		/* the common case, without decoding; `special` says whether the
+		 * token has an '@' or ':' at all */
 		p = n;
 		if (special) {
 			for (i = 1; i + 1 < n; i++)
@@ -839,15 +835,24 @@ static size_t skip_token_bytes(const uint8_t *s, size_t i, size_t n)
 	}
 }
 
+static size_t next_of(const uint8_t *s, size_t from, size_t n, int c)
+{
+	const uint8_t *q = memchr(s + from, c, n - from);
+
+	return q ? (size_t)(q - s) : n;
+}
+
 static int normalize_text(const uint8_t *s, size_t n, struct drp_pyzor_lines *out)
 {
-	size_t i = 0, line_start;
+	size_t i = 0, line_start, nat, ncol;
 	long kept = 0;
 
 	/* the kept text is never longer than the input */
 	if (drp_buf_reserve(&out->text, n) < 0)
 		return -1;
 	line_start = out->text.len;
+	nat = next_of(s, 0, n, '@');
+	ncol = next_of(s, 0, n, ':');
 	for (;;) {
 		size_t tok, extra = 0;
 		int br = 0, ascii = 1;
@@ -906,8 +911,15 @@ static int normalize_text(const uint8_t *s, size_t n, struct drp_pyzor_lines *ou
 			extra += k - 1;
 			ascii = 0;
 		}
-		if (i - tok - extra < 10)
-			kept += norm_token(s + tok, i - tok, ascii, &out->text);
+		if (i - tok - extra < 10) {
+			/* next '@' / ':' at or after the token, found lazily */
+			if (nat < tok)
+				nat = next_of(s, tok, n, '@');
+			if (ncol < tok)
+				ncol = next_of(s, tok, n, ':');
+			kept +=
+			    norm_token(s + tok, i - tok, ascii, nat < i || ncol < i, &out->text);
+		}
 	}
 	return 0;
 }
@@ -1661,6 +1673,7 @@ struct walk {
 	int neof;
 	struct pz_leaf pending;
 	int has_pending, last_multipart;
+	int has_cr; /* any CR in the input: lines may end in CR alone */
 	unsigned flags, seen;
 	struct drp_pyzor_lines *out;
 	struct drp_buf b1, b2, b3;
@@ -1727,7 +1740,7 @@ static int raw_line(struct walk *w, struct pz_line *ln)
 	if (i >= w->n)
 		return 0;
 	q = memchr(w->p + i, '\n', w->n - i);
-	{
+	if (w->has_cr) {
 		const uint8_t *r = memchr(w->p + i, '\r', q ? (size_t)(q - (w->p + i)) : w->n - i);
 
 		if (r != NULL)
@@ -2359,6 +2372,7 @@ int drp_pyzor_normalized(const uint8_t *msg, size_t len, unsigned flags,
 	}
 	w->p = msg;
 	w->n = len;
+	w->has_cr = len > 0 && memchr(msg, '\r', len) != NULL;
 	w->flags = flags;
 	w->out = out;
 	drp_buf_init(&w->b1);
