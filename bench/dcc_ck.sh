@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# DCC checksums, single core: the engine alone over the visible corpus (or
-# tests/data without ../shared) -- target >= 300 MB/s of mail -- and
+# DCC checksums, single core: the engine alone (CPU time) over the visible
+# corpus (or tests/data without ../shared) and over a message with a 5 MB
+# base64 attachment -- target >= 300 MB/s of mail -- and
 # `drp digest --network dcc` per message as a whole process (hyperfine
 # when installed).  dccproc itself is not packaged for Debian; the
 # side-by-side comparison with it is made outside the project.
