@@ -64,4 +64,43 @@ for net in ("razor",):
     assert d[net]["status"] in ("unsupported", "ok", "error", "disabled"), d
 PYEOF
 echo "ok: live server ok, silent and closed ones failed, ${ms} ms for a 1 s budget"
+
+# every network at once on the one loop: the project's Razor server and a
+# real pyzord next to the DCC servers
+RZ=tests/peers/razor_server.pl
+if [ -f "$RZ" ] && command -v pyzord >/dev/null && $PY -c 'import dbm.gnu' 2>/dev/null; then
+	perl "$RZ" --port-file "$T/rz.port" >"$T/rz.out" 2>&1 &
+	PIDS+=($!)
+	PZPORT=$($PY -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	mkdir -p "$T/pzd" "$T/rh" "$T/pzh"
+	pyzord --homedir "$T/pzd" -a 127.0.0.1 -p "$PZPORT" -e gdbm --dsn "$T/pzd/db" \
+		--log-file "$T/pzd/log" >"$T/pzd/out" 2>&1 &
+	PIDS+=($!)
+	for _ in $(seq 100); do [ -s "$T/rz.port" ] && break; sleep 0.05; done
+	RZLIVE=127.0.0.1:$(cat "$T/rz.port")
+	# pyzord is up once its port is taken
+	for _ in $(seq 100); do
+		$PY -c 'import socket,sys; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",int(sys.argv[1])))' "$PZPORT" 2>/dev/null || break
+		sleep 0.05
+	done
+	start=$(date +%s%N)
+	"$DRP" ping --json --timeout 1 --set "dcc_servers=$LIVE $SILENT" \
+		--set "razor_servers=$RZLIVE" --set "razor_home=$T/rh" \
+		--set "pyzor_servers=127.0.0.1:$PZPORT" --set "pyzor_home=$T/pzh" >"$T/json" 2>"$T/err"
+	ms=$((($(date +%s%N) - start) / 1000000))
+	[ "$ms" -lt 2500 ] || fail "all networks: deadline not kept: $ms ms"
+	$PY - "$T/json" "$LIVE" "$SILENT" "$RZLIVE" "127.0.0.1:$PZPORT" <<'PYEOF' || fail "all networks: $(cat "$T/json" "$T/err")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+live, silent, rz, pz = sys.argv[2:6]
+by = {s["server"]: s for s in d["dcc"]["servers"]}
+assert by[live]["ok"] and not by[silent]["ok"], d
+assert d["razor"]["status"] == "ok", d
+assert [s["server"] for s in d["razor"]["servers"]] == [rz], d
+# pyzor's ops may not have a ping; when they do, pyzord must answer it
+if d["pyzor"]["status"] != "unsupported":
+    assert d["pyzor"]["status"] == "ok" and d["pyzor"]["servers"][0]["server"] == pz, d
+PYEOF
+	echo "ok: dcc, razor and pyzor pinged on one loop, ${ms} ms"
+fi
 echo PASS
