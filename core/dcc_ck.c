@@ -752,8 +752,10 @@ static int run(struct work *w, const uint8_t *msg, size_t len, const struct drp_
 	for (i = 1; i < DRP_DCC_MAX_SUB; i++) {
 		struct sub_slot *sl = &w->subs.slot[i];
 
+		/* these sit past DCC_CK_TYPE_LAST in dccproc's table, beyond
+		 * what its REPORT/QUERY builder sends (clntlib/ask.c) */
 		if (sl->used)
-			put(out, DRP_DCC_CK_SUB, sl->report, w->subs.names[sl->name].nm, sl->sum);
+			put(out, DRP_DCC_CK_SUB, 0, w->subs.names[sl->name].nm, sl->sum);
 	}
 	return DRP_DCC_OK;
 }

@@ -267,6 +267,8 @@ START_TEST(test_substitute)
 	}
 	ck_assert_int_lt(xm_at, rep_at);
 	ck_assert_int_gt(sub_at, rep_at);
+	ck_assert_int_eq(R.cks.ck[xm_at].report, 1);
+	ck_assert_int_eq(R.cks.ck[sub_at].report, 0);
 
 	/* "+name": the first instance */
 	o.substitute[0] = "+subject";
