@@ -583,6 +583,10 @@ static int run(struct work *w, const uint8_t *msg, size_t len, const struct drp_
 	int seen_hdr = 0, sender_set = 0, std_received = 0;
 	int body_ok, fuz1_ok, fuz2_ok, i;
 
+	if (opts != NULL && (opts->n_substitute < 0 || opts->n_substitute > DRP_DCC_MAX_SUB)) {
+		snprintf(err, errlen, "too many substitute headers (at most %d)", DRP_DCC_MAX_SUB);
+		return DRP_DCC_ERROR;
+	}
 	for (i = 0; opts != NULL && i < opts->n_substitute; i++) {
 		if (opts->substitute[i] == NULL)
 			continue;
