@@ -593,7 +593,9 @@ static int run(struct work *w, const uint8_t *msg, size_t len, const struct drp_
 		if (sub_add(&w->subs, opts->substitute[i], err, errlen) < 0)
 			return DRP_DCC_ERROR;
 	}
-	if (env != NULL && env->client_ip != NULL && strcmp(env->client_ip, "0.0.0.0") != 0) {
+	/* "0.0.0.0" is SpamAssassin's "unknown", which dccproc ignores */
+	if (env != NULL && env->client_ip != NULL && env->client_ip[0] != '\0' &&
+	    strcmp(env->client_ip, "0.0.0.0") != 0) {
 		if (!str2ip(env->client_ip, strlen(env->client_ip), ip)) {
 			snprintf(err, errlen, "bad client IP address \"%.64s\"", env->client_ip);
 			return DRP_DCC_ERROR;
