@@ -751,7 +751,8 @@ static const uint8_t ncls[256] = {
  * survives to out (room reserved by the caller).  Returns the code points
  * kept.
  */
-static long norm_token(const uint8_t *t, size_t n, int ascii, int special, struct drp_buf *out)
+static long norm_token(const uint8_t *t, size_t n, size_t avail, int ascii, int special,
+                       struct drp_buf *out)
 {
 	uint32_t cp[10];
 	size_t off[11], k = 0, i, p;
@@ -773,7 +774,14 @@ static long norm_token(const uint8_t *t, size_t n, int ascii, int special, struc
 				}
 			}
 		}
-		memcpy(out->p + out->len, t, p);
+		if (avail >= 16) {
+			/* fixed-size copies the compiler inlines; the caller
+			 * reserved the slack and the input has 16 bytes here */
+			memcpy(out->p + out->len, t, 8);
+			memcpy(out->p + out->len + 8, t + 8, 8);
+		} else {
+			memcpy(out->p + out->len, t, p);
+		}
 		out->len += p;
 		return (long)p;
 	}
@@ -847,8 +855,8 @@ static int normalize_text(const uint8_t *s, size_t n, struct drp_pyzor_lines *ou
 	size_t i = 0, line_start, nat, ncol;
 	long kept = 0;
 
-	/* the kept text is never longer than the input */
-	if (drp_buf_reserve(&out->text, n) < 0)
+	/* the kept text is never longer than the input (+16: see norm_token) */
+	if (drp_buf_reserve(&out->text, n + 16) < 0)
 		return -1;
 	line_start = out->text.len;
 	nat = next_of(s, 0, n, '@');
@@ -917,8 +925,8 @@ static int normalize_text(const uint8_t *s, size_t n, struct drp_pyzor_lines *ou
 				nat = next_of(s, tok, n, '@');
 			if (ncol < tok)
 				ncol = next_of(s, tok, n, ':');
-			kept +=
-			    norm_token(s + tok, i - tok, ascii, nat < i || ncol < i, &out->text);
+			kept += norm_token(s + tok, i - tok, n - tok, ascii, nat < i || ncol < i,
+			                   &out->text);
 		}
 	}
 	return 0;
@@ -2423,32 +2431,38 @@ int drp_pyzor_sample(const struct drp_pyzor_lines *norm, struct drp_pyzor_lines 
 int drp_pyzor_digest(const uint8_t *msg, size_t len, unsigned flags, char hex[41], unsigned *seen,
                      char *err, size_t errlen)
 {
-	struct drp_pyzor_lines norm, fed;
+	static const size_t spec[2][2] = {{20, 3}, {60, 3}};
+	struct drp_pyzor_lines norm;
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 	EVP_MD_CTX *ctx = NULL;
-	size_t i;
+	size_t i, k;
 	int rc = -1;
 
 	drp_pyzor_lines_init(&norm);
-	drp_pyzor_lines_init(&fed);
 	if (drp_pyzor_normalized(msg, len, flags, &norm, seen, err, errlen) < 0)
 		goto done;
-	if (drp_pyzor_sample(&norm, &fed) < 0) {
-		snprintf(err, errlen, "pyzor digest: out of memory");
-		goto done;
-	}
 	ctx = EVP_MD_CTX_new();
 	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) != 1) {
 		snprintf(err, errlen, "pyzor digest: SHA-1 unavailable");
 		goto done;
 	}
-	/* the fed lines are concatenated: one update over the joined text */
-	for (i = 0; i < fed.n; i++) {
-		struct drp_slice l = drp_pyzor_line(&fed, i);
-
-		if (EVP_DigestUpdate(ctx, l.p, l.len) != 1)
+	/* the fed lines (drp_pyzor_sample's choice) concatenated, hashed in
+	 * place */
+	if (norm.n <= 4) {
+		if (norm.n && EVP_DigestUpdate(ctx, norm.text.p, norm.off[norm.n]) != 1)
 			goto done;
+	} else {
+		for (k = 0; k < 2; k++) {
+			size_t s0 = spec[k][0] * norm.n / 100;
+
+			for (i = s0; i < s0 + spec[k][1] && i < norm.n; i++) {
+				struct drp_slice l = drp_pyzor_line(&norm, i);
+
+				if (EVP_DigestUpdate(ctx, l.p, l.len) != 1)
+					goto done;
+			}
+		}
 	}
 	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 20)
 		goto done;
@@ -2457,6 +2471,5 @@ int drp_pyzor_digest(const uint8_t *msg, size_t len, unsigned flags, char hex[41
 done:
 	EVP_MD_CTX_free(ctx);
 	drp_pyzor_lines_free(&norm);
-	drp_pyzor_lines_free(&fed);
 	return rc;
 }
