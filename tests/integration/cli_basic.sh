@@ -20,6 +20,9 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
+# a snapshot: a rebuild in the tree must not swap binaries mid-test
+cp "$DRP" "$T/drp" && DRP=$T/drp
+[ -x "$REG" ] && cp "$REG" "$T/drp-register" && REG=$T/drp-register
 export DRP_CONFIG=/dev/null
 nfail=0
 fail() { echo "FAIL: $*"; nfail=$((nfail + 1)); }

@@ -19,6 +19,8 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
+# a snapshot: a rebuild in the tree must not swap binaries mid-test
+cp "$DRP" "$T/drp" && DRP=$T/drp
 fail() { echo "FAIL: $*"; exit 1; }
 export DRP_CONFIG=/dev/null
 

@@ -19,6 +19,9 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
+# a snapshot: a rebuild in the tree must not swap binaries mid-test
+cp "$DRP" "$T/drp" && DRP=$T/drp
+cp "$REG" "$T/drp-register" && REG=$T/drp-register
 fail() { echo "FAIL: $*"; exit 1; }
 export DRP_CONFIG=/dev/null PYZOR_ENABLE=0 RAZOR_ENABLE=0
 

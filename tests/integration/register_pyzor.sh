@@ -19,6 +19,8 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
+# a snapshot: a rebuild in the tree must not swap binaries mid-test
+cp "$REG" "$T/drp-register" && REG=$T/drp-register
 fail() { echo "FAIL: $*"; exit 1; }
 
 PORT=$($PY -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

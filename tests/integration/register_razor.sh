@@ -21,6 +21,8 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
+# a snapshot: a rebuild in the tree must not swap binaries mid-test
+cp "$REG" "$T/drp-register" && REG=$T/drp-register
 fail() {
 	echo "FAIL: $*"
 	[ -f "$T/log" ] && tail -20 "$T/log" | sed 's/^/    server| /'
