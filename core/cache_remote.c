@@ -46,6 +46,8 @@ struct drp_cache_remote {
 	memcached_st *memc;
 	/* state */
 	int down;
+	int broken;  /* last failure: a reused connection found closed */
+	int mc_used; /* memcached: an operation succeeded since the last failure */
 	uint64_t down_until;
 	long backoff_ms;
 	char err[128];
@@ -389,6 +391,7 @@ void drp_cache_remote_forget(struct drp_cache_remote *r)
 
 static void mark_ok(struct drp_cache_remote *r)
 {
+	r->mc_used = 1;
 	r->down = 0;
 	r->backoff_ms = 0;
 }
@@ -397,8 +400,12 @@ static int fail(struct drp_cache_remote *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static int fail(struct drp_cache_remote *r, const char *fmt, ...)
 {
+	int e = errno;
 	va_list ap;
 
+	r->broken =
+	    r->rc != NULL && (r->rc->err == REDIS_ERR_EOF ||
+	                      (r->rc->err == REDIS_ERR_IO && (e == ECONNRESET || e == EPIPE)));
 	va_start(ap, fmt);
 	vsnprintf(r->err, sizeof r->err, fmt, ap);
 	va_end(ap);
@@ -626,6 +633,21 @@ static int redis_invalidate(struct drp_cache_remote *r, const uint8_t key[32], l
 
 /* ---- memcached ---- */
 
+/* The connection had worked and broke (the server restarted, an idle
+ * timeout), as opposed to a server that is parked, timing out or refusing
+ * us: worth one immediate retry. */
+static int mc_fail(struct drp_cache_remote *r, memcached_return_t rc, const char *what)
+{
+	int used = r->mc_used;
+
+	fail(r, "memcached %s: %s", what, memcached_strerror(r->memc, rc));
+	r->broken = used && rc != MEMCACHED_TIMEOUT &&
+	            rc != MEMCACHED_SERVER_TEMPORARILY_DISABLED &&
+	            rc != MEMCACHED_SERVER_MARKED_DEAD;
+	r->mc_used = 0;
+	return -1;
+}
+
 static int mc_connect(struct drp_cache_remote *r)
 {
 	int i;
@@ -655,7 +677,9 @@ static int mc_connect(struct drp_cache_remote *r)
 	memcached_behavior_set(r->memc, MEMCACHED_BEHAVIOR_RCV_TIMEOUT, (uint64_t)r->io_ms * 1000);
 	memcached_behavior_set(r->memc, MEMCACHED_BEHAVIOR_SND_TIMEOUT, (uint64_t)r->io_ms * 1000);
 	memcached_behavior_set(r->memc, MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, (uint64_t)retry_s);
-	memcached_behavior_set(r->memc, MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT, 1);
+	/* 2: the first failure of a connection that had worked is retried
+	 * at once (see retry_ok); a second one parks the server */
+	memcached_behavior_set(r->memc, MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT, 2);
 	return 0;
 }
 
@@ -690,7 +714,7 @@ static int mc_get(struct drp_cache_remote *r, const uint8_t key[32], struct drp_
 	lens[1] = strlen(kg);
 	rc = memcached_mget_by_key(r->memc, kv + plen, 64, keys, lens, gen != NULL ? 2 : 1);
 	if (!mc_ok(rc) && rc != MEMCACHED_SOME_ERRORS)
-		return fail(r, "memcached get: %s", memcached_strerror(r->memc, rc));
+		return mc_fail(r, rc, "get");
 	if (rc == MEMCACHED_SOME_ERRORS)
 		errors++;
 	while ((res = memcached_fetch_result(r->memc, NULL, &rc)) != NULL) {
@@ -715,7 +739,7 @@ static int mc_get(struct drp_cache_remote *r, const uint8_t key[32], struct drp_
 	if (errors) {
 		/* a server of the pair failed: the generation may be unknown */
 		*found = 0;
-		return fail(r, "memcached get: %s", memcached_strerror(r->memc, rc));
+		return mc_fail(r, rc, "get");
 	}
 	mark_ok(r);
 	return 0;
@@ -741,7 +765,7 @@ static int mc_gen(struct drp_cache_remote *r, const char *kg, size_t plen, char 
 	}
 	if (rc == MEMCACHED_NOTFOUND || rc == MEMCACHED_SUCCESS)
 		return 0;
-	return fail(r, "memcached get: %s", memcached_strerror(r->memc, rc));
+	return mc_fail(r, rc, "get");
 }
 
 static int mc_put(struct drp_cache_remote *r, const uint8_t key[32], const void *val, size_t len,
@@ -761,7 +785,7 @@ static int mc_put(struct drp_cache_remote *r, const uint8_t key[32], const void 
 	rc = memcached_set_by_key(r->memc, kv + plen, 64, kv, strlen(kv), val, len, (time_t)ttl_s,
 	                          0);
 	if (rc != MEMCACHED_SUCCESS)
-		return fail(r, "memcached set: %s", memcached_strerror(r->memc, rc));
+		return mc_fail(r, rc, "set");
 	if (gen != NULL) {
 		if (mc_gen(r, kg, plen, now, &nowlen) != 0) {
 			memcached_delete_by_key(r->memc, kv + plen, 64, kv, strlen(kv), 0);
@@ -770,8 +794,7 @@ static int mc_put(struct drp_cache_remote *r, const uint8_t key[32], const void 
 		if (nowlen != genlen || (genlen > 0 && memcmp(now, gen, (size_t)genlen) != 0)) {
 			rc = memcached_delete_by_key(r->memc, kv + plen, 64, kv, strlen(kv), 0);
 			if (!mc_ok(rc))
-				return fail(r, "memcached delete: %s",
-				            memcached_strerror(r->memc, rc));
+				return mc_fail(r, rc, "delete");
 			mark_ok(r);
 			return 0;
 		}
@@ -800,13 +823,13 @@ static int mc_invalidate(struct drp_cache_remote *r, const uint8_t key[32], long
 		if (rc == MEMCACHED_SUCCESS)
 			break;
 		if (rc != MEMCACHED_NOTFOUND)
-			return fail(r, "memcached incr: %s", memcached_strerror(r->memc, rc));
+			return mc_fail(r, rc, "incr");
 		rc = memcached_add_by_key(r->memc, kg + plen, 64, kg, strlen(kg), "1", 1,
 		                          (time_t)(ttl_s + GEN_EXTRA_TTL), 0);
 		if (rc == MEMCACHED_SUCCESS)
 			break;
 		if (rc != MEMCACHED_NOTSTORED && rc != MEMCACHED_DATA_EXISTS)
-			return fail(r, "memcached add: %s", memcached_strerror(r->memc, rc));
+			return mc_fail(r, rc, "add");
 	}
 	if (tries == 3)
 		return fail(r, "memcached: generation bump kept racing");
@@ -814,37 +837,89 @@ static int mc_invalidate(struct drp_cache_remote *r, const uint8_t key[32], long
 	                       (time_t)(ttl_s + GEN_EXTRA_TTL));
 	rc = memcached_delete_by_key(r->memc, kv + plen, 64, kv, strlen(kv), 0);
 	if (!mc_ok(rc))
-		return fail(r, "memcached delete: %s", memcached_strerror(r->memc, rc));
+		return mc_fail(r, rc, "delete");
 	mark_ok(r);
 	return 0;
 }
 
 /* ---- dispatch ---- */
 
+struct backoff {
+	int down;
+	uint64_t down_until;
+	long backoff_ms;
+};
+
+/* A connection that worked before and is found closed (the server restarted,
+ * an idle timeout) is not an outage: reconnect and try once more before
+ * counting a failure.  Timeouts are not retried: that would double them. */
+static int retry_ok(struct drp_cache_remote *r, int reused, const struct backoff *b)
+{
+	if (!reused || !r->broken)
+		return 0;
+	r->down = b->down;
+	r->down_until = b->down_until;
+	r->backoff_ms = b->backoff_ms;
+	r->broken = 0;
+	return 1;
+}
+
+static int reused_conn(const struct drp_cache_remote *r)
+{
+	return r->kind == DRP_CACHE_REDIS ? r->rc != NULL : r->mc_used;
+}
+
 int drp_cache_remote_get(struct drp_cache_remote *r, const uint8_t key[DRP_CACHE_KEY_LEN],
                          struct drp_buf *val, int *found, char gen[24], int *genlen)
 {
-	*found = 0;
-	if (genlen != NULL)
-		*genlen = -1;
-	if (r->kind == DRP_CACHE_REDIS)
-		return redis_get(r, key, val, found, gen, genlen);
-	return mc_get(r, key, val, found, gen, genlen);
+	struct backoff b = {r->down, r->down_until, r->backoff_ms};
+	int reused = reused_conn(r), rc, tries;
+
+	for (tries = 0; tries < 2; tries++) {
+		*found = 0;
+		if (genlen != NULL)
+			*genlen = -1;
+		if (r->kind == DRP_CACHE_REDIS)
+			rc = redis_get(r, key, val, found, gen, genlen);
+		else
+			rc = mc_get(r, key, val, found, gen, genlen);
+		if (rc == 0 || !retry_ok(r, reused, &b))
+			break;
+	}
+	return rc;
 }
 
 int drp_cache_remote_put(struct drp_cache_remote *r, const uint8_t key[DRP_CACHE_KEY_LEN],
                          const void *val, size_t len, long ttl_s, const char *gen, int genlen,
                          int *stored)
 {
-	if (r->kind == DRP_CACHE_REDIS)
-		return redis_put(r, key, val, len, ttl_s, gen, genlen, stored);
-	return mc_put(r, key, val, len, ttl_s, gen, genlen, stored);
+	struct backoff b = {r->down, r->down_until, r->backoff_ms};
+	int reused = reused_conn(r), rc, tries;
+
+	for (tries = 0; tries < 2; tries++) {
+		if (r->kind == DRP_CACHE_REDIS)
+			rc = redis_put(r, key, val, len, ttl_s, gen, genlen, stored);
+		else
+			rc = mc_put(r, key, val, len, ttl_s, gen, genlen, stored);
+		if (rc == 0 || !retry_ok(r, reused, &b))
+			break;
+	}
+	return rc;
 }
 
 int drp_cache_remote_invalidate(struct drp_cache_remote *r, const uint8_t key[DRP_CACHE_KEY_LEN],
                                 long ttl_s)
 {
-	if (r->kind == DRP_CACHE_REDIS)
-		return redis_invalidate(r, key, ttl_s);
-	return mc_invalidate(r, key, ttl_s);
+	struct backoff b = {r->down, r->down_until, r->backoff_ms};
+	int reused = reused_conn(r), rc, tries;
+
+	for (tries = 0; tries < 2; tries++) {
+		if (r->kind == DRP_CACHE_REDIS)
+			rc = redis_invalidate(r, key, ttl_s);
+		else
+			rc = mc_invalidate(r, key, ttl_s);
+		if (rc == 0 || !retry_ok(r, reused, &b))
+			break;
+	}
+	return rc;
 }

@@ -179,6 +179,23 @@ degrade_suite() { # name url restart-fn kill-fn
 	ok "$n: server killed mid-soak: $downs uncached requests, median ${med} ms, slowest ${max} ms; hits again after restart"
 }
 
+# a server restarted between two requests of a worker: its old connection is
+# dead, but the next request reconnects and uses the cache (no outage seen)
+restart_between_suite() { # name url restart-fn kill-fn
+	local n=$1 u=$2 restart=$3 killfn=$4 k="$1-restart-$RANDOM" second
+
+	T a "$u" soak "$k" "R" 2 1500 >"$W/rs.out" &
+	local sp=$!
+	sleep 0.5
+	$killfn
+	$restart
+	wait $sp
+	second=$(sed -n 2p "$W/rs.out")
+	[ "$(field "$second" up)" = 1 ] && [ "$(field "$second" stored)" = 1 ] ||
+		fail "$n: request after a server restart did not use the cache: $(cat "$W/rs.out")"
+	ok "$n: restarted server: the next request reconnects and stores"
+}
+
 kill_redis() { stop redis; }
 kill_mc_both() {
 	stop mc1
@@ -247,6 +264,8 @@ done
 start_memcached mc1 "$M1"
 ok "memcached: one server down: $hits/10 still hit, the rest miss fast"
 
+restart_between_suite redis "$REDIS_TCP" start_redis kill_redis
+restart_between_suite memcached "$MEMC" restart_mc_both kill_mc_both
 degrade_suite redis "$REDIS_TCP" start_redis kill_redis
 degrade_suite memcached "$MEMC" restart_mc_both kill_mc_both
 
