@@ -1042,6 +1042,88 @@ START_TEST(test_remote_down_is_no_cache)
 }
 END_TEST
 
+/* A stopped worker holding the region lock: requests go on uncached after
+ * the lock timeout instead of hanging. */
+START_TEST(test_lock_timeout_degrades)
+{
+	struct drp_cache_opts o;
+	struct drp_cache *c;
+	struct drp_cache_ticket t;
+	struct drp_cache_stats st;
+	struct drp_buf b;
+	int ready[2], s;
+	uint8_t k[32];
+	pid_t pid;
+	uint64_t t0, el;
+	char x;
+
+	opts(&o, 64, 65536);
+	o.lock_timeout_ms = 50;
+	c = open_cache(&o);
+	drp_buf_init(&b);
+	mkkey(k, 60);
+	ck_assert_int_eq(pipe(ready), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (drp_shm_lock(drp_cache_region(c), 100) != 0)
+			child_exit(2);
+		if (write(ready[1], "r", 1) != 1)
+			child_exit(3);
+		pause();
+		child_exit(0);
+	}
+	ck_assert_int_eq(read(ready[0], &x, 1), 1);
+	t0 = drp_now_ms();
+	ck_assert_int_eq(drp_cache_begin(c, &t, k, t0 + 5000, &b), DRP_CACHE_MISS);
+	el = drp_now_ms() - t0;
+	ck_assert_int_eq(t.leader, 0);
+	ck_assert_int_eq(t.no_store, 1);
+	ck_assert_uint_ge(el, 40);
+	ck_assert_uint_lt(el, 1000);
+	ck_assert_int_eq(drp_cache_finish(c, &t, "v", 1, 1), 0);
+	kill(pid, SIGKILL);
+	ck_assert_int_eq(waitpid(pid, &s, 0), pid);
+	ck_assert_int_eq(has(c, 60), 0); /* recovers the lock from the killed holder */
+	drp_cache_stats(c, &st);
+	ck_assert_uint_ge(st.lock_timeouts, 2);
+	ck_assert_uint_eq(st.lock_recoveries, 1);
+	close(ready[0]);
+	close(ready[1]);
+	drp_buf_free(&b);
+	close_cache(c);
+}
+END_TEST
+
+/* More concurrent distinct misses than flight slots: the extra ones run
+ * uncoalesced, and still store. */
+START_TEST(test_flight_slots_exhausted)
+{
+	struct drp_cache_opts o;
+	struct drp_cache *c;
+	struct drp_cache_ticket ta, tb;
+	struct drp_buf b;
+	uint8_t ka[32], kb[32];
+
+	opts(&o, 64, 65536);
+	o.flights = 1;
+	c = open_cache(&o);
+	drp_buf_init(&b);
+	mkkey(ka, 61);
+	mkkey(kb, 62);
+	ck_assert_int_eq(drp_cache_begin(c, &ta, ka, drp_now_ms() + 100, &b), DRP_CACHE_MISS);
+	ck_assert_int_eq(ta.leader, 1);
+	ck_assert_int_eq(drp_cache_begin(c, &tb, kb, drp_now_ms() + 100, &b), DRP_CACHE_MISS);
+	ck_assert_int_eq(tb.leader, 0);
+	ck_assert_int_eq(drp_cache_finish(c, &tb, "b", 1, 1), 1);
+	ck_assert_int_eq(drp_cache_finish(c, &ta, "a", 1, 1), 1);
+	ck_assert_int_eq(has(c, 61), 1);
+	ck_assert_int_eq(has(c, 62), 1);
+	drp_buf_free(&b);
+	close_cache(c);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cache");
@@ -1073,6 +1155,8 @@ int main(void)
 	tcase_add_test(tc, test_robust_recovery_resets_store);
 	tcase_add_test(tc, test_shared_between_workers);
 	tcase_add_test(tc, test_remote_down_is_no_cache);
+	tcase_add_test(tc, test_lock_timeout_degrades);
+	tcase_add_test(tc, test_flight_slots_exhausted);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
