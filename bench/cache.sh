@@ -4,7 +4,7 @@
 # Starts its own redis-server and memcached and stops them on exit.
 #   BENCH_N (default 20000) operations per measurement.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 BUILD=${BUILD:-build}
 B=$BUILD/bench/bench_cache
 N=${BENCH_N:-20000}

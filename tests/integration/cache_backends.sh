@@ -7,7 +7,7 @@
 # degradation: a killed or stopped server costs a few ms and no request,
 # and the cache is used again once the server is back.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 BUILD=${BUILD:-build}
 TOOL=$BUILD/tests/cache_tool
 PY=/usr/bin/python3
