@@ -9,7 +9,7 @@
 
 #include "dcc_ck_int.h"
 
-#define BODY_BUF 1024
+#define BODY_BUF 4096 /* batching only: the digest does not depend on it */
 #define DECODE_BUF 1024
 
 void drp_dcc_decoders_init(struct drp_dcc_state *s)

@@ -288,7 +288,7 @@ void drp_dcc_fuz2(struct drp_dcc_state *s, const uint8_t *p, size_t n)
 int drp_dcc_fuz2_fin(struct drp_dcc_state *s, uint8_t sum[16])
 {
 	struct dcc_fuz2 *z = &s->fuz2;
-	uint8_t buf[1024 + 2 * DCC_WORD];
+	uint8_t buf[4096 + 2 * DCC_WORD];
 	unsigned len = 16, blen = 0, bit;
 	size_t k;
 	int i, win = 0;
@@ -324,7 +324,7 @@ int drp_dcc_fuz2_fin(struct drp_dcc_state *s, uint8_t sum[16])
 			/* a fixed 16-byte copy; only the word's bytes count */
 			memcpy(&buf[blen], &z->rec[k + 1], DCC_WORD);
 			blen += (h & 15) + 1;
-			if (blen >= 1024) {
+			if (blen >= 4096) {
 				EVP_DigestUpdate(z->md5, buf, blen);
 				blen = 0;
 			}
