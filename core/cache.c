@@ -936,6 +936,8 @@ int drp_cache_finish(struct drp_cache *c, struct drp_cache_ticket *t, const void
 	if (lock(c) != 0) {
 		/* cannot check the generation nor publish: waiters take over
 		 * at the leader's deadline */
+		if (t->leader && t->owns_flight && t->flight >= 0)
+			pthread_mutex_unlock(&c->fl[t->flight].owner);
 		COUNT(c, store_skipped);
 		return 0;
 	}
