@@ -149,6 +149,22 @@ static void body_sum(struct drp_dcc_state *s, const uint8_t *p, size_t n)
 	s->flen = flen;
 }
 
+/*
+ * Fuz1 can stop working once nothing it does can show any more: its sum
+ * is frozen after 4096 bytes, and its only other product, the URL host
+ * list, is used by Fuz2 only when the winning language has fewer than 8
+ * words -- impossible once any language has 8 (counts only grow).
+ */
+static int fuz1_idle(const struct drp_dcc_state *s)
+{
+	if (s->fuz1.total < DCC_FUZ1_MAX)
+		return 0;
+	for (int i = 0; i < DCC_FUZ2_LANGS; i++)
+		if (s->fuz2.lang[i].wtotal >= DCC_FUZ2_MIN_WORDS)
+			return 1;
+	return 0;
+}
+
 /* Give a span to the hashers in the current state (9.2 "emit"). */
 static void emit(struct drp_dcc_state *s, const uint8_t *p, size_t n)
 {
@@ -159,7 +175,8 @@ static void emit(struct drp_dcc_state *s, const uint8_t *p, size_t n)
 		if (n == 0)
 			return;
 		body_sum(s, p, n);
-		drp_dcc_fuz1(s, (const uint8_t *)"\n", 1);
+		if (!fuz1_idle(s))
+			drp_dcc_fuz1(s, (const uint8_t *)"\n", 1);
 		drp_dcc_fuz2(s, (const uint8_t *)"\n", 1);
 		return;
 	}
@@ -184,7 +201,8 @@ static void emit(struct drp_dcc_state *s, const uint8_t *p, size_t n)
 		}
 		if (len != 0) {
 			body_sum(s, t, len);
-			drp_dcc_fuz1(s, t, len);
+			if (!fuz1_idle(s))
+				drp_dcc_fuz1(s, t, len);
 			if (s->ct != DCC_CT_BINARY)
 				drp_dcc_fuz2(s, t, len);
 		}
