@@ -864,6 +864,13 @@ enum drp_cache_res drp_cache_begin(struct drp_cache *c, struct drp_cache_ticket 
 		}
 		gen = c->sh->gen[gen_slot(key)];
 		t->gen = gen;
+		/* the common case first: a stored verdict, no flight scan */
+		if (joined == 0 && c->sh->nentries != 0 && lru_get(c, key, out)) {
+			unlock(c);
+			COUNT(c, hits);
+			t->done = 1;
+			return DRP_CACHE_HIT;
+		}
 		f = find_flight(c, key, gen, joined);
 		if (f != NULL && joined != 0 && f->id == joined && f->state == FL_DONE) {
 			drp_buf_reset(out);
@@ -875,7 +882,7 @@ enum drp_cache_res drp_cache_begin(struct drp_cache *c, struct drp_cache_ticket 
 			}
 			f = NULL;
 		}
-		if (c->sh->nentries != 0 && lru_get(c, key, out)) {
+		if (joined != 0 && c->sh->nentries != 0 && lru_get(c, key, out)) {
 			unlock(c);
 			COUNT(c, hits);
 			t->done = 1;
