@@ -822,24 +822,20 @@ static size_t skip_token_bytes(const uint8_t *s, size_t i, size_t n)
 			uint64_t v, m;
 
 			memcpy(&v, s + i, 8);
-			m = ((v - 0x2121212121212121ull) & ~v) | v;
-			m &= 0x8080808080808080ull;
-			if (m == 0) {
-				i += 8;
-				continue;
+			m = (((v - 0x2121212121212121ull) & ~v) | v) & 0x8080808080808080ull;
+			if (m != 0) {
+				i += (size_t)__builtin_ctzll(m) / 8;
+				goto candidate;
 			}
-			i += (size_t)__builtin_ctzll(m) / 8;
-			break;
+			i += 8;
 		}
-		while (i < n && ncls[s[i]] == 0) {
-			/* a control byte, or a short tail: go on byte by byte
-			 * until the next candidate */
+		while (i < n && ncls[s[i]] == 0)
 			i++;
-			if (i + 8 <= n && s[i] > 0x20 && s[i] < 0x80)
-				break;
-		}
-		if (i >= n || ncls[s[i]] != 0)
+		return i;
+	candidate:
+		if (ncls[s[i]] != 0)
 			return i;
+		i++; /* a control byte that is not whitespace */
 	}
 }
 
