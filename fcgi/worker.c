@@ -526,8 +526,16 @@ int fcgi_worker_run(const struct fcgi_opts *o, int reload_self)
 		}
 		due = drp_svc_idle_due(&w.svc, drp_now_ms());
 		if (due == 0) {
-			drp_svc_idle(&w.svc, drp_now_ms());
-			continue;
+			/* refresh (DNS, discovery: may block) when nobody waits,
+			 * or anyway once it is a whole period overdue */
+			struct pollfd q = {.fd = w.listen_fd, .events = POLLIN};
+
+			if (poll(&q, 1, 0) == 0 ||
+			    drp_now_ms() - w.svc.fo.refreshed_ms > 2 * (uint64_t)w.svc.refresh_ms) {
+				drp_svc_idle(&w.svc, drp_now_ms());
+				continue;
+			}
+			due = 1000;
 		}
 		if (poll(&p, 1, due > 1000 ? 1000 : (int)due) <= 0)
 			continue;

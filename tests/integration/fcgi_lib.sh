@@ -158,6 +158,21 @@ nginx_server() {
         include $ROOT/nginx/drp-locations.conf;
     }
 NGX
+	elif [ "${NGINX_KEEPALIVE:-0}" = 1 ]; then
+		# the setting the shipped config warns against: kept connections
+		# to a pool of one-request-at-a-time workers
+		cat <<NGX
+    upstream drp { server $1; keepalive 8; }
+    server {
+        listen 127.0.0.1:$HTTP_PORT;
+        location / {
+            include fastcgi_params;
+            fastcgi_keep_conn on;
+            fastcgi_read_timeout 30s;
+            fastcgi_pass drp;
+        }
+    }
+NGX
 	else
 		cat <<NGX
     upstream drp { server $1; }
