@@ -377,6 +377,41 @@ START_TEST(test_body_min)
 }
 END_TEST
 
+START_TEST(test_walker)
+{
+	/* the line right after a boundary line is never tested as one: here
+	 * "--b--" is a part header, the blank line starts the part's text */
+	run("Subject: x\nContent-Type: multipart/mixed; boundary=b\n\n--b\n--b--\n\n"
+	    "these letters are part of the text after all\n",
+	    NULL, NULL);
+	expect("Body", md5s("--b--b--theselettersarepartofthetextafterall"));
+	expect("Fuz1", md5s("theselettersarepartofthetextafterall"));
+
+	/* after the outer closing boundary everything is epilogue: raw to
+	 * Body, a line end to the fuzzy checksums */
+	run("Subject: x\nContent-Type: multipart/mixed; boundary=\"b\"\n\npreamble\n--b\n"
+	    "Content-Type: text/plain\n\nthese letters are part of the text after all\n"
+	    "--b--\nan epilogue with many letters that fuz1 never sees\n",
+	    NULL, NULL);
+	expect("Body", md5s("preamble--bContent-Type:text/plain"
+	                    "theselettersarepartofthetextafterall--b--"
+	                    "anepiloguewithmanylettersthatfuz1neversees"));
+	expect("Fuz1", md5s("theselettersarepartofthetextafterall"));
+
+	/* a binary part reaches Body and Fuz1 decoded, not Fuz2 */
+	run("Subject: x\nContent-Type: multipart/mixed; boundary=b\n\n--b\n"
+	    "Content-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n"
+	    "dGhlIGhvdXNlIGlzIHZlcnkgYmlnIGFuZCB0aGUgZ2FyZGVuIGlzIG5pY2UgYW5kIHRoZSBkb2cgc2xl\n"
+	    "ZXBz\n--b--\n",
+	    NULL, NULL);
+	expect("Body",
+	       md5s("--bContent-Type:application/octet-streamContent-Transfer-Encoding:base64"
+	            "thehouseisverybigandthegardenisniceandthedogsleeps--b--"));
+	expect("Fuz1", md5s("thehouseisverybigandthegardenisniceandthedogsleeps"));
+	expect_absent("Fuz2");
+}
+END_TEST
+
 /* --- 9.4 / 9.5 decoders --- */
 
 static size_t qp(struct drp_dcc_state *s, const char *in, uint8_t *out, size_t outlen)
@@ -779,6 +814,7 @@ int main(void)
 	tcase_add_test(tc, test_long_and_nul_fields);
 	tcase_add_test(tc, test_body);
 	tcase_add_test(tc, test_body_min);
+	tcase_add_test(tc, test_walker);
 	tcase_add_test(tc, test_qp);
 	tcase_add_test(tc, test_b64);
 	tcase_add_test(tc, test_cref);
