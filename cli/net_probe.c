@@ -332,14 +332,113 @@ static int dechunk(const uint8_t *p, size_t n, struct drp_buf *out)
 	}
 }
 
+/* The n decimal digits at s as a number, or -1 when not all digits. */
+static long digits(const uint8_t *s, size_t n)
+{
+	long v = 0;
+
+	if (n == 0 || n > 18)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/*
+ * An HTTP/1.x answer read to EOF: status line, headers, body (chunked or
+ * bounded by Content-Length).  0, or -1 with the reason in *why.
+ */
+static int http_parse_answer(const uint8_t *p, size_t n, struct answer *ans, const char **why)
+{
+	struct drp_slice te, cl;
+	size_t he, blen;
+	long code;
+
+	*why = "not an HTTP answer";
+	if (n < 12 || memcmp(p, "HTTP/1.", 7) != 0 || p[8] != ' ' ||
+	    (code = digits(p + 9, 3)) < 100 || (he = header_end(p, n)) == 0)
+		return -1;
+	ans->status = (int)code;
+	te = header_value(p, he, "Transfer-Encoding");
+	cl = header_value(p, he, "Content-Length");
+	if (te.len > 0 && drp_slice_ieq(te, "chunked")) {
+		*why = "bad chunked answer";
+		return dechunk(p + he, n - he, &ans->body);
+	}
+	blen = n - he;
+	if (cl.len > 0) {
+		long v = digits(cl.p, cl.len);
+
+		if (v < 0) {
+			*why = "bad Content-Length";
+			return -1;
+		}
+		if ((unsigned long)v < blen)
+			blen = (size_t)v;
+	}
+	*why = "out of memory";
+	return drp_buf_append(&ans->body, p + he, blen);
+}
+
+/*
+ * FastCGI records of request 1 at p[0..n): STDOUT appended to out, STDERR
+ * to diag, *used set to the bytes of the whole records taken.  1 when
+ * END_REQUEST came, 0 when more bytes are needed, -1 when malformed.
+ */
+static int fcgi_take_records(const uint8_t *p, size_t n, size_t *used, struct drp_buf *out,
+                             struct drp_buf *diag)
+{
+	*used = 0;
+	for (;;) {
+		struct drp_fcgi_record r;
+		long k = drp_fcgi_parse(p + *used, n - *used, &r);
+
+		if (k < 0)
+			return -1;
+		if (k == 0)
+			return 0;
+		*used += (size_t)k;
+		if (r.id != 1)
+			continue; /* management records and strangers */
+		if (r.type == DRP_FCGI_STDOUT && drp_buf_append(out, r.content, r.len) < 0)
+			return -1;
+		if (r.type == DRP_FCGI_STDERR && drp_buf_append(diag, r.content, r.len) < 0)
+			return -1;
+		if (r.type == DRP_FCGI_END_REQUEST)
+			return 1;
+	}
+}
+
+/* A CGI answer: headers ("Status: NNN ..." when not 200), blank line, body. */
+static int cgi_parse_answer(const uint8_t *p, size_t n, struct answer *ans, const char **why)
+{
+	size_t he = header_end(p, n);
+	struct drp_slice st;
+
+	*why = "FastCGI answer without CGI headers";
+	if (he == 0)
+		return -1;
+	ans->status = 200;
+	st = header_value(p, he, "Status");
+	if (st.len > 0) {
+		*why = "bad Status header";
+		if (st.len < 3 || (st.len > 3 && st.p[3] != ' ') ||
+		    (ans->status = (int)digits(st.p, 3)) < 100)
+			return -1;
+	}
+	*why = "out of memory";
+	return drp_buf_append(&ans->body, p + he, n - he);
+}
+
 static int http_get(const struct target *t, const char *uri, uint64_t deadline, struct answer *ans,
                     char *err, size_t errlen)
 {
 	struct drp_buf req, in;
 	int fd, rc = -1, r;
-	size_t he;
-	struct drp_slice te, cl;
-	unsigned code;
+	const char *why;
 	char host[DRP_HOST_MAX + 16];
 
 	fd = open_target(t, deadline, err, errlen);
@@ -368,31 +467,9 @@ static int http_get(const struct target *t, const char *uri, uint64_t deadline, 
 		                            : strerror(errno));
 		goto out;
 	}
-	if (in.len < 12 || memcmp(in.p, "HTTP/1.", 7) != 0 ||
-	    sscanf((const char *)drp_buf_cstr(&in) + 8, " %3u", &code) != 1 || code < 100 ||
-	    code > 999 || (he = header_end(in.p, in.len)) == 0) {
-		snprintf(err, errlen, "%s: not an HTTP answer", t->shown);
+	if (http_parse_answer(in.p, in.len, ans, &why) < 0) {
+		snprintf(err, errlen, "%s: %s", t->shown, why);
 		goto out;
-	}
-	ans->status = (int)code;
-	te = header_value(in.p, he, "Transfer-Encoding");
-	cl = header_value(in.p, he, "Content-Length");
-	if (te.len > 0 && drp_slice_ieq(te, "chunked")) {
-		if (dechunk(in.p + he, in.len - he, &ans->body) < 0) {
-			snprintf(err, errlen, "%s: bad chunked answer", t->shown);
-			goto out;
-		}
-	} else {
-		size_t blen = in.len - he;
-
-		if (cl.len > 0) {
-			unsigned long v = strtoul((const char *)cl.p, NULL, 10);
-
-			if (v < blen)
-				blen = v;
-		}
-		if (drp_buf_append(&ans->body, in.p + he, blen) < 0)
-			goto out;
 	}
 	rc = 0;
 out:
@@ -407,8 +484,9 @@ static int fcgi_get(const struct target *t, const char *uri, uint64_t deadline, 
 {
 	static const uint8_t begin[8] = {0, DRP_FCGI_RESPONDER, 0, 0, 0, 0, 0, 0};
 	struct drp_buf req, params, in, out;
-	int fd, rc = -1, done = 0;
-	size_t off = 0, he;
+	int fd, rc = -1;
+	size_t off = 0;
+	const char *why;
 	const char *const kv[][2] = {
 	    {"GATEWAY_INTERFACE", "CGI/1.1"},
 	    {"SERVER_PROTOCOL", "HTTP/1.1"},
@@ -443,62 +521,31 @@ static int fcgi_get(const struct target *t, const char *uri, uint64_t deadline, 
 		snprintf(err, errlen, "%s: send: %s", t->shown, strerror(errno));
 		goto out;
 	}
-	while (!done) {
-		struct drp_fcgi_record r;
-		long used = drp_fcgi_parse(in.p + off, in.len - off, &r);
+	for (;;) {
+		size_t used = 0;
+		int rr = fcgi_take_records(in.p + off, in.len - off, &used, &out, &ans->diag);
+		int got;
 
-		if (used < 0) {
+		off += used;
+		if (rr < 0) {
 			snprintf(err, errlen, "%s: not a FastCGI answer", t->shown);
 			goto out;
 		}
-		if (used == 0) {
-			int got = recv_some(fd, &in, deadline);
-
-			if (got <= 0) {
-				snprintf(err, errlen, "%s: %s", t->shown,
-				         got == 0 ? "connection closed before the end of the answer"
-				         : errno == ETIMEDOUT
-				             ? "no complete answer within the timeout"
-				             : strerror(errno));
-				goto out;
-			}
-			continue;
+		if (rr > 0)
+			break;
+		got = recv_some(fd, &in, deadline);
+		if (got <= 0) {
+			snprintf(err, errlen, "%s: %s", t->shown,
+			         got == 0 ? "connection closed before the end of the answer"
+			         : errno == ETIMEDOUT ? "no complete answer within the timeout"
+			                              : strerror(errno));
+			goto out;
 		}
-		off += (size_t)used;
-		if (r.id != 1)
-			continue;
-		if (r.type == DRP_FCGI_STDOUT && drp_buf_append(&out, r.content, r.len) < 0)
-			goto oom;
-		if (r.type == DRP_FCGI_STDERR && drp_buf_append(&ans->diag, r.content, r.len) < 0)
-			goto oom;
-		if (r.type == DRP_FCGI_END_REQUEST)
-			done = 1;
 	}
-	/* a CGI answer: headers, "Status:" when not 200, blank line, body */
-	he = header_end(out.p, out.len);
-	if (he == 0) {
-		snprintf(err, errlen, "%s: FastCGI answer without CGI headers", t->shown);
+	if (cgi_parse_answer(out.p, out.len, ans, &why) < 0) {
+		snprintf(err, errlen, "%s: %s", t->shown, why);
 		goto out;
 	}
-	ans->status = 200;
-	{
-		struct drp_slice st = header_value(out.p, he, "Status");
-
-		if (st.len > 0) {
-			char code[8];
-			size_t n = st.len < 7 ? st.len : 7;
-
-			memcpy(code, st.p, n);
-			code[n] = '\0';
-			ans->status = atoi(code);
-			if (ans->status < 100 || ans->status > 999) {
-				snprintf(err, errlen, "%s: bad Status header", t->shown);
-				goto out;
-			}
-		}
-	}
-	if (drp_buf_append(&ans->body, out.p + he, out.len - he) < 0)
-		goto oom;
 	rc = 0;
 	goto out;
 oom:
