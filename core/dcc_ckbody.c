@@ -9,8 +9,8 @@
 
 #include "dcc_ck_int.h"
 
-#define BODY_BUF 4096 /* batching only: the digest does not depend on it */
-#define DECODE_BUF 1024
+#define BODY_BUF 4096   /* batching only: the digest does not depend on it */
+#define DECODE_BUF 1024 /* decoder pieces, one hasher call each: part of the sum */
 
 void drp_dcc_decoders_init(struct drp_dcc_state *s)
 {
