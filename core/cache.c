@@ -65,7 +65,7 @@ struct counters {
 
 struct shared {
 	uint32_t nentries, nbuckets, nblocks, nflights;
-	uint64_t off_entries, off_buckets, off_blknext, off_blocks, off_flights;
+	uint64_t off_entries, off_buckets, off_blknext, off_blocks, off_flights, off_fvals;
 	uint32_t lru_head, lru_tail; /* head = most recently used */
 	uint32_t free_entry, free_blk;
 	uint32_t used_entries, used_blocks;
@@ -88,9 +88,8 @@ struct flight {
 	uint64_t deadline_ms, done_ms;
 	uint32_t gen, state, seq, len;
 	int32_t pid;
-	uint32_t pad;
+	uint32_t sleepers;     /* someone may sleep on seq: wake it */
 	pthread_mutex_t owner; /* held by the leader while it leads */
-	uint8_t val[DRP_CACHE_VALUE_MAX];
 };
 
 struct drp_cache {
@@ -102,6 +101,7 @@ struct drp_cache {
 	uint32_t *blknext;
 	uint8_t *blocks;
 	struct flight *fl;
+	uint8_t *fvals; /* the leaders' answers, DRP_CACHE_VALUE_MAX each */
 	struct drp_cache_remote *remote;
 	pid_t pid;
 };
@@ -289,7 +289,7 @@ const char *drp_cache_backend_name(enum drp_cache_backend b)
 
 struct layout {
 	uint32_t nentries, nbuckets, nblocks, nflights;
-	uint64_t off_entries, off_buckets, off_blknext, off_blocks, off_flights, size;
+	uint64_t off_entries, off_buckets, off_blknext, off_blocks, off_flights, off_fvals, size;
 };
 
 static uint64_t align64(uint64_t v)
@@ -321,6 +321,10 @@ static void compute_layout(const struct drp_cache_opts *o, struct layout *l)
 	off = align64(off + (uint64_t)l->nblocks * BLK);
 	l->off_flights = off;
 	off = align64(off + (uint64_t)l->nflights * sizeof(struct flight));
+	/* answers apart from the slot headers, so a scan of the slots stays
+	 * within a few cache lines */
+	l->off_fvals = off;
+	off = align64(off + (uint64_t)l->nflights * DRP_CACHE_VALUE_MAX);
 	l->size = off;
 }
 
@@ -350,6 +354,7 @@ static void bind_layout(struct drp_cache *c)
 	c->blknext = (uint32_t *)(base + c->sh->off_blknext);
 	c->blocks = (uint8_t *)(base + c->sh->off_blocks);
 	c->fl = (struct flight *)(base + c->sh->off_flights);
+	c->fvals = (uint8_t *)(base + c->sh->off_fvals);
 }
 
 /* Empty LRU, every entry and block on its free list. */
@@ -393,6 +398,7 @@ static int init_region(void *base, size_t size, void *arg)
 	sh->off_blknext = l->off_blknext;
 	sh->off_blocks = l->off_blocks;
 	sh->off_flights = l->off_flights;
+	sh->off_fvals = l->off_fvals;
 	reset_store(sh, (struct entry *)((char *)base + l->off_entries),
 	            (uint32_t *)((char *)base + l->off_buckets),
 	            (uint32_t *)((char *)base + l->off_blknext));
@@ -638,6 +644,11 @@ static int lru_put(struct drp_cache *c, const uint8_t *key, const void *val, siz
 
 /* ---- flights (lock held) ---- */
 
+static uint8_t *fval(struct drp_cache *c, const struct flight *f)
+{
+	return c->fvals + (size_t)(f - c->fl) * DRP_CACHE_VALUE_MAX;
+}
+
 /* The flight for (key, gen): the one a waiter joined if it still exists,
  * else a running one, else an abandoned one. */
 static struct flight *find_flight(struct drp_cache *c, const uint8_t *key, uint32_t gen,
@@ -726,6 +737,7 @@ static void lead(struct drp_cache *c, struct drp_cache_ticket *t, struct flight 
 	f->deadline_ms = (wait_deadline > now ? wait_deadline : now) + LEADER_GRACE_MS;
 	f->len = 0;
 	f->done_ms = 0;
+	f->sleepers = 0;
 	__atomic_store_n(&f->state, FL_RUNNING, __ATOMIC_RELEASE);
 	t->leader = 1;
 	t->owns_flight = owned;
@@ -874,7 +886,7 @@ enum drp_cache_res drp_cache_begin(struct drp_cache *c, struct drp_cache_ticket 
 		f = find_flight(c, key, gen, joined);
 		if (f != NULL && joined != 0 && f->id == joined && f->state == FL_DONE) {
 			drp_buf_reset(out);
-			if (drp_buf_append(out, f->val, f->len) == 0) {
+			if (drp_buf_append(out, fval(c, f), f->len) == 0) {
 				unlock(c);
 				COUNT(c, coalesced);
 				t->done = 1;
@@ -898,6 +910,7 @@ enum drp_cache_res drp_cache_begin(struct drp_cache *c, struct drp_cache_ticket 
 				break;
 			}
 			joined = f->id;
+			f->sleepers = 1;
 			seq = __atomic_load_n(&f->seq, __ATOMIC_ACQUIRE);
 			unlock(c);
 			t->waited = 1;
@@ -913,11 +926,14 @@ enum drp_cache_res drp_cache_begin(struct drp_cache *c, struct drp_cache_ticket 
 			f = alloc_flight(c);
 		}
 		if (f != NULL) {
+			int wake = f->sleepers;
+
 			lead(c, t, f, gen, now, wait_deadline_ms, owned);
 			/* wake the other waiters so they follow the new leader */
 			__atomic_add_fetch(&f->seq, 1, __ATOMIC_RELEASE);
 			unlock(c);
-			drp_shm_wake_all(&f->seq);
+			if (wake)
+				drp_shm_wake_all(&f->seq);
 		} else {
 			unlock(c); /* every slot busy: uncoalesced */
 		}
@@ -956,7 +972,7 @@ int drp_cache_finish(struct drp_cache *c, struct drp_cache_ticket *t, const void
 		f = &c->fl[t->flight];
 		if (f->id == t->flight_id && f->state == FL_RUNNING) {
 			if (val != NULL && len <= DRP_CACHE_VALUE_MAX) {
-				memcpy(f->val, val, len);
+				memcpy(fval(c, f), val, len);
 				f->len = (uint32_t)len;
 				f->state = FL_DONE;
 			} else {
@@ -964,6 +980,8 @@ int drp_cache_finish(struct drp_cache *c, struct drp_cache_ticket *t, const void
 			}
 			f->done_ms = drp_now_ms();
 			__atomic_add_fetch(&f->seq, 1, __ATOMIC_RELEASE);
+			if (!f->sleepers)
+				f = NULL; /* nobody to wake: save the syscall */
 		} else {
 			f = NULL;
 		}
