@@ -58,6 +58,7 @@ struct rz_ctx {
 	char user[RZ_USER_MAX], pass[RZ_PASS_MAX];
 	int have_ident;
 	long timeout_ms;
+	long connect_ms; /* connect + greeting per server before trying the next */
 
 	struct rz_server *srv;
 	int nsrv;
@@ -94,6 +95,7 @@ struct rz_sess {
 	uint64_t t0;
 	int fd;
 	int watched;
+	long timer; /* connect/greeting deadline of the current server, 0: none */
 
 	/* servers to try, in order; a bare address for discovery */
 	const int *list;
@@ -152,6 +154,9 @@ static void put(char *dst, size_t n, const char *fmt, ...)
 
 static void sess_close(struct rz_sess *s)
 {
+	if (s->timer > 0)
+		drp_loop_cancel(s->loop, s->timer);
+	s->timer = 0;
 	if (s->fd >= 0) {
 		if (s->watched)
 			drp_loop_unwatch(s->loop, s->fd);
@@ -267,6 +272,18 @@ static void try_next(struct rz_sess *s, const char *why)
 	sess_end(s, DRP_ST_ERROR, "%s", why);
 }
 
+static void on_connect_timeout(struct drp_loop *l, void *arg)
+{
+	struct rz_sess *s = arg;
+	char why[512];
+
+	s->timer = 0;
+	if (s->step != ST_CONNECT && s->step != ST_GREETING)
+		return;
+	put(why, sizeof(why), "%s: no greeting within %ld ms", s->res->server, s->ctx->connect_ms);
+	try_next(s, why);
+}
+
 static int sess_connect(struct rz_sess *s)
 {
 	const struct drp_addr *a;
@@ -304,6 +321,10 @@ static int sess_connect(struct rz_sess *s)
 	s->watched = 1;
 	s->step = ST_CONNECT;
 	s->expect = 0;
+	/* a silent server must not eat the budget while others are listed */
+	if (s->list != NULL && s->cur + 1 < s->nlist && s->ctx->connect_ms > 0)
+		s->timer =
+		    drp_loop_timer(s->loop, (uint64_t)s->ctx->connect_ms, on_connect_timeout, s);
 	return 0;
 }
 
@@ -376,6 +397,10 @@ static void after_state(struct rz_sess *s)
 static void on_greeting(struct rz_sess *s, const uint8_t *p, size_t n)
 {
 	char err[128];
+
+	if (s->timer > 0)
+		drp_loop_cancel(s->loop, s->timer);
+	s->timer = 0;
 
 	if (s->mode == M_DISCOVER) {
 		/* razor does not parse a discovery server's greeting */
@@ -1442,6 +1467,7 @@ static int ctx_build(const struct drp_config *cfg, struct rz_ctx **out, int need
 	    drp_config_bool(cfg, "razor_enabled", 1, &en, err, errlen) < 0)
 		goto fail;
 	if (drp_config_bool(cfg, "razor_enable", en, &en, err, errlen) < 0 ||
+	    drp_config_ms(cfg, "razor_connect_timeout", 1500, &c->connect_ms, err, errlen) < 0 ||
 	    drp_config_ms(cfg, "razor_timeout", RZ_DEFAULT_TIMEOUT_MS, &c->timeout_ms, err,
 	                  errlen) < 0)
 		goto fail;

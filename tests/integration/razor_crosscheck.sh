@@ -188,4 +188,16 @@ check_bad count error --misbehave count
 check_bad silent timeout --misbehave silent
 check_bad mute timeout --misbehave silent --misbehave-on greeting
 check_bad split ok --misbehave split --split-delay-ms 150
+
+# fail-over: a server that never greets costs razor_connect_timeout, then
+# the next listed server answers within the same budget
+mkdir -p "$T/h_fo"
+t0=$(date +%s%N)
+out=$(DRP_BACKEND_TIMEOUT=3 RAZOR_CONNECT_TIMEOUT=400ms RAZOR_HOME=$T/h_fo "$DRP" check \
+	--network razor --server "127.0.0.1:$PORT_mute,127.0.0.1:$PA" <"$HAM") && rc=0 || rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+[ "$rc" = 1 ] || fail "fail-over: rc=$rc $out"
+echo "$out" | grep -q "\"server\":\"127.0.0.1:$PA\"" || fail "fail-over: $out"
+[ "$ms" -ge 350 ] && [ "$ms" -lt 2500 ] || fail "fail-over took ${ms}ms"
+echo "ok: a silent first server is skipped after the connect timeout (${ms}ms)"
 echo "PASS"
