@@ -841,8 +841,11 @@ static size_t skip_token_bytes(const uint8_t *s, size_t i, size_t n)
 
 static size_t next_of(const uint8_t *s, size_t from, size_t n, int c)
 {
-	const uint8_t *q = memchr(s + from, c, n - from);
+	const uint8_t *q;
 
+	if (from >= n)
+		return n;
+	q = memchr(s + from, c, n - from);
 	return q ? (size_t)(q - s) : n;
 }
 
@@ -935,6 +938,8 @@ int drp_pyzor_normalize_text(const uint8_t *s, size_t n, unsigned flags,
 	size_t i;
 	int rc;
 
+	if (n == 0)
+		return 0;
 	if (!(flags & DRP_PYZOR_NUL_RULE) || memchr(s, 0, n) == NULL)
 		return normalize_text(s, n, out);
 	/* pyzor 1.1.x: U+0000 is removed from every line first */
