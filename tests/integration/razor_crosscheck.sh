@@ -93,11 +93,22 @@ echo "$out" | grep -q '"status":"ok"' || fail "drp check: $out"
 grep -qx "127.0.0.1:$PA" "$DH/servers.catalogue.lst" || fail "catalogue list: $(cat "$DH/servers.catalogue.lst")"
 ls "$DH"/server.127.0.0.1.conf >/dev/null || fail "drp wrote no server state"
 grep -q '^srl                    = 1$' "$DH/server.127.0.0.1.conf" || fail "server state: $(cat "$DH/server.127.0.0.1.conf")"
-# the razorhome razor-agents wrote works unchanged (and read-only)
-chmod -R a-w "$RH"
-out=$(RAZOR_HOME=$RH "$DRP" check --network razor <"$SPAM1") && rc=0 || rc=$?
-chmod -R u+w "$RH"
-[ "$rc" = 0 ] || fail "drp check with razor-agents' razorhome: rc=$rc $out"
+# the razorhome razor-agents wrote works unchanged, read-only: as root the
+# check runs as nobody (root ignores file modes), and nothing may change
+touch "$T/stamp"
+sleep 0.01
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	chmod 755 "$T"
+	chmod -R a+rX "$RH"
+	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups env RAZOR_HOME="$RH" \
+		DRP_CONFIG=/dev/null "$DRP" check --network razor <"$SPAM1") && rc=0 || rc=$?
+else
+	chmod -R a-w "$RH"
+	out=$(RAZOR_HOME=$RH "$DRP" check --network razor <"$SPAM1") && rc=0 || rc=$?
+	chmod -R u+w "$RH"
+fi
+[ "$rc" = 0 ] || fail "drp check with razor-agents' razorhome, read-only: rc=$rc $out"
+[ -z "$(find "$RH" -newer "$T/stamp")" ] || fail "read-only check wrote $(find "$RH" -newer "$T/stamp")"
 # the negative control: an unreported message is not listed
 out=$(drp check --network razor <"$HAM") && rc=0 || rc=$?
 [ "$rc" = 1 ] || fail "drp check of an unreported message: rc=$rc $out"
@@ -135,6 +146,30 @@ out=$(RAZOR_USER=alice RAZOR_PASS=wrong drp report --network razor <"$SPAM1") &&
 [ "$rc" = 2 ] || fail "wrong password accepted: rc=$rc $out"
 echo "$out" | grep -q 'authentication failed' || fail "wrong password: $out"
 echo "ok: revoke both ways; bad credentials refused"
+
+# min_cf = ac against the server's ac and growing confidence, razor-check
+# and drp agree: one report (cf 30) is below ac 50, two (cf 60) are not
+# (a new srl, so razor-check fetches this server's state instead of the
+# ac it cached for 127.0.0.1; its own copy of the razorhome)
+start_server cf --ac 50 --cf-per-report 30 --no-want-mail --srl 2
+mkdir -p "$T/h_cf"
+cp -a "$RH" "$T/rh_cf"
+cfq() { RAZOR_HOME=$T/h_cf "$DRP" check --network razor --server "127.0.0.1:$PORT_cf" <"$SPAM1"; }
+RAZOR_HOME=$RH "$DRP" report --network razor --server "127.0.0.1:$PORT_cf" <"$SPAM1" >/dev/null ||
+	fail "report to the cf server"
+out=$(cfq) && rc=0 || rc=$?
+[ "$rc" = 1 ] || fail "cf 30 < min_cf 50 but drp says rc=$rc $out"
+echo "$out" | grep -q '"cf":30,"min_cf":50' || fail "cf/min_cf: $out"
+razor-check -home="$T/rh_cf" -rs "127.0.0.1:$PORT_cf" "$SPAM1" && fail "razor-check listed cf 30 < ac 50"
+out=$(RAZOR_MIN_CF=ac-25 cfq) && rc=0 || rc=$?
+[ "$rc" = 0 ] || fail "min_cf ac-25: rc=$rc $out"
+RAZOR_HOME=$RH "$DRP" report --network razor --server "127.0.0.1:$PORT_cf" <"$SPAM1" >/dev/null ||
+	fail "second report to the cf server"
+out=$(cfq) && rc=0 || rc=$?
+[ "$rc" = 0 ] || fail "cf 60 >= min_cf 50 but drp says rc=$rc $out"
+razor-check -home="$T/rh_cf" -rs "127.0.0.1:$PORT_cf" "$SPAM1" ||
+	fail "razor-check: cf 60 >= ac 50 not listed"
+echo "ok: min_cf against the server's ac agrees with razor-check"
 
 # drp's check queries are byte-identical to razor-check's for the same mail
 for m in "$SPAM1" "$SPAM2" tests/data/syn_mixed_attach.eml tests/data/syn_alt_qp.eml; do

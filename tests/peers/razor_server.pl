@@ -14,7 +14,7 @@
 #   [--srl N] [--ac N] [--se HEX] [--bql N] [--bqs N] [--cf N] [--no-want-mail]
 #   [--user U:P]... [--csl H:P]... [--nsl H:P]...
 #   [--misbehave close|oversize|split|silent|count|garbage] [--misbehave-on check|greeting|all]
-#   [--split-delay-ms N] [--upload-engines 4,8]
+#   [--split-delay-ms N] [--upload-engines 4,8] [--cf-per-report N]
 # It prints "PORT=<n>" on stdout once listening (and writes the port to
 # --port-file).  --log appends a transcript ("C> "/"S> " lines, escaped as
 # in transcripts.txt).  SIGTERM/SIGINT stop it.
@@ -38,7 +38,7 @@ my (@users, @csl, @nsl);
 GetOptions(\%o, 'port=i', 'port-file=s', 'log=s', 'ep4=s', 'srl=i', 'ac=i', 'se=s',
 	   'bql=i', 'bqs=i', 'cf=i', 'no-want-mail', 'user=s' => \@users, 'csl=s' => \@csl,
 	   'nsl=s' => \@nsl, 'misbehave=s', 'misbehave-on=s', 'split-delay-ms=i',
-	   'oversize-bytes=i', 'upload-engines=s')
+	   'oversize-bytes=i', 'upload-engines=s', 'cf-per-report=i')
     or die "usage: see the header of $0\n";
 
 my $listen = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $o{port},
@@ -228,7 +228,10 @@ sub query {
 	if ($a eq 'c') {
 		my $r = $db{"$q->{e}:$q->{s}"};
 		return 'p=0' unless $r && $r->{reports} > 0;
-		return "p=1&cf=$o{cf}";
+		# confidence grows with the reports when asked to, else fixed
+		my $cf = $o{'cf-per-report'} ? $o{'cf-per-report'} * $r->{reports} : $o{cf};
+		$cf = 100 if $cf > 100;
+		return "p=1&cf=$cf";
 	}
 	if ($a eq 'r') {
 		return 'err=212' unless $c->{authed};
