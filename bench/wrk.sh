@@ -4,6 +4,8 @@
 #   miss path: a different message every request (fan-out to the loopback
 #              DCC test server and the real pyzord, Razor test server when
 #              its client is in the build; verdict stored in the cache)
+#   base:      the miss load with every network off and no cache: what the
+#              service layer itself costs per request
 # Reports req/s, p50/p99 latency, pool RSS/PSS per worker, and the pool's
 # own CPU per request (utime+stime of every drp-fcgi process / requests).
 # Targets (issue 6): hit >= 10,000 req/s; drp CPU per miss <= 0.2 ms;
@@ -114,6 +116,19 @@ for p in $(pgrep -P "$POOL"); do
 	printf 'worker %s: RSS %s kB (private %s kB, shared cache/metrics pages %s kB), PSS %s kB\n' \
 		"$p" "$rss" "$anon" "$shm" "${pss:-?}"
 done
+kill -TERM "$POOL"
+wait "$POOL" 2>/dev/null
+
+# drp's own share of a miss: the same miss load with every network switched
+# off and no cache (FastCGI, auth, envelope, key, fan-out of nothing, JSON)
+rm -f "$SOCK"
+"$FCGI" --config "$T/drp.conf" --listen "unix:$SOCK" --workers "$WORKERS" --socket-mode 0666 \
+	--cache off --set dcc_enable=0 --set pyzor_enable=0 --set razor_enable=0 >>"$T/drp.log" 2>&1 &
+POOL=$!
+PIDS+=($POOL)
+wait_for test -S "$SOCK"
+sleep 0.3
+run base "$lua_miss"
 kill -TERM "$POOL"
 wait "$POOL" 2>/dev/null
 exit 0
