@@ -42,8 +42,15 @@ static int is_ws(uint8_t c)
 static int match(struct drp_dcc_state *s, const char *lit, size_t litlen, int ok, int fail,
                  const uint8_t **p, size_t *n)
 {
-	size_t k = litlen - s->mhdr_pos;
+	size_t k;
 
+	/* only after the "multipart" quirk below: the reference then reads
+	 * past the end of "text" (undefined); taken as a mismatch */
+	if (s->mhdr_pos > litlen) {
+		s->mhdr_st = fail;
+		return 0;
+	}
+	k = litlen - s->mhdr_pos;
 	if (k > *n)
 		k = *n;
 	if (strncasecmp(lit + s->mhdr_pos, (const char *)*p, k) != 0) {
@@ -232,7 +239,11 @@ int drp_dcc_mime_hdr_parse(struct drp_dcc_state *s, const uint8_t *p, size_t n, 
 				}
 			}
 		case MH_MULTIPART:
-			/* not "multipart" (message/rfc822...): stays text */
+			/* not "multipart" (message/rfc822...): stays text.  The
+			 * reference sets the state to "text" first, so a value
+			 * split inside "multipart" at a chunk end resumes as
+			 * the "text" match at the same position. */
+			s->mhdr_st = MH_TEXT;
 			MATCH("multipart", MH_BND_SKIP, MH_IDLE);
 			break;
 		case MH_BND_SKIP:

@@ -398,6 +398,29 @@ START_TEST(test_walker)
 	                    "anepiloguewithmanylettersthatfuz1neversees"));
 	expect("Fuz1", md5s("theselettersarepartofthetextafterall"));
 
+	/* a part header split by dccproc's 20480-byte read inside "multipart"
+	 * is taken for text/...: the inner "--c" lines are then text */
+	{
+		const char *head = "Subject: x\nContent-Type: multipart/mixed; boundary=b\n\n";
+		const char *tail =
+		    "ipart/alternative; boundary=c\n\n--c\nContent-Type: text/plain\n"
+		    "\nthese inner letters are plain text now\n--c--\n--b--\n";
+		size_t hl = strlen(head), pad = 20480 - 30, n = 0;
+		char *m = malloc(hl + 20480 + strlen(tail) + 1);
+
+		memcpy(m, head, hl);
+		n = hl;
+		n += (size_t)sprintf(m + n, "--b\nX-Pad: ");
+		memset(m + n, 'a', pad);
+		n += pad;
+		n += (size_t)sprintf(m + n, "\nContent-Type: mult");
+		ck_assert_uint_eq(n - hl, 20480);
+		n += (size_t)sprintf(m + n, "%s", tail);
+		run_n(m, n, NULL, NULL);
+		expect("Fuz1", md5s("ccontenttypetextplaintheseinnerlettersareplaintextnowc"));
+		free(m);
+	}
+
 	/* a binary part reaches Body and Fuz1 decoded, not Fuz2 */
 	run("Subject: x\nContent-Type: multipart/mixed; boundary=b\n\n--b\n"
 	    "Content-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n"
