@@ -48,7 +48,7 @@ struct rz_ctx {
 	char home[PATH_MAX];
 	char discovery[512]; /* razordiscovery / razor_discovery: host[:port] list */
 	int discovery_override;
-	int explicit_servers; /* razor_servers: no discovery, no .lst files */
+	int explicit_servers; /* razor_servers: no discovery, no .lst files (razor's -rs) */
 	char lst_cat[PATH_MAX], lst_nom[PATH_MAX], lst_disc[PATH_MAX];
 	long rediscovery_wait;
 	int turn_off_discovery;
@@ -1242,8 +1242,8 @@ static int add_server(struct rz_ctx *c, const char *name)
 	drp_razor_kv_set(&sv->state, "dre", "4");
 	drp_razor_kv_set(&sv->state, "zone", "razor2.cloudmark.com");
 	drp_razor_kv_set(&sv->state, "logic_method", "4");
-	if (!c->explicit_servers &&
-	    drp_razor_srvconf_path(c->home, sv->hp.host, path, sizeof(path)) == 0)
+	/* razor keeps this per host, also for a -rs server */
+	if (c->home[0] && drp_razor_srvconf_path(c->home, sv->hp.host, path, sizeof(path)) == 0)
 		drp_razor_kv_load(path, &sv->state, err, sizeof(err));
 	for (i = 0; i < sv->state.n; i++)
 		drp_razor_srvconf_set(&sv->conf, sv->state.key[i], sv->state.val[i]);
@@ -1691,7 +1691,7 @@ static void write_dirty(struct rz_ctx *c)
 		if (!c->srv[i].dirty)
 			continue;
 		c->srv[i].dirty = 0;
-		if (c->explicit_servers)
+		if (c->home[0] == 0)
 			continue;
 		if (drp_razor_srvconf_save(c->home, c->srv[i].hp.host, &c->srv[i].state, herr,
 		                           sizeof(herr)) < 0)
