@@ -83,6 +83,7 @@ static const struct {
     {"request_timeout", "30", 0},
     {"metrics_path", "", 0},
     {"log_file", "", 0},
+    {"web_server_addrs", "", 0},
     {"token", "", 1},
     {"token_file", "", 0},
     {"check_token", "", 1},

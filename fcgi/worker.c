@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -478,6 +480,45 @@ done:
 	drp_buf_free(&body);
 }
 
+/* TCP peers may be limited to the web servers' addresses (config
+ * web_server_addrs, or libfcgi's FCGI_WEB_SERVER_ADDRS): the FastCGI port
+ * bypasses nginx's limits.  Unix-socket peers are governed by the socket's
+ * mode instead. */
+static int peer_allowed(const struct drp_svc *svc, const struct sockaddr *sa, socklen_t len)
+{
+	const char *list = drp_config_get(svc->cfg, "web_server_addrs");
+	char host[64];
+	size_t hl;
+	const char *p;
+
+	if (list == NULL || *list == 0)
+		list = getenv("FCGI_WEB_SERVER_ADDRS");
+	if (list == NULL || *list == 0 || len == 0 ||
+	    (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
+		return 1;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, host, sizeof(host));
+	else {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+
+		if (IN6_IS_ADDR_V4MAPPED(a))
+			inet_ntop(AF_INET, &a->s6_addr[12], host, sizeof(host));
+		else
+			inet_ntop(AF_INET6, a, host, sizeof(host));
+	}
+	hl = strlen(host);
+	for (p = list; *p;) {
+		size_t n = strcspn(p, ", \t");
+
+		if (n == hl && strncmp(p, host, n) == 0)
+			return 1;
+		p += n;
+		p += strspn(p, ", \t");
+	}
+	fcgi_log("refused a FastCGI connection from %s (not in web_server_addrs)", host);
+	return 0;
+}
+
 static int build_svc(struct worker *w, char *err, size_t errlen)
 {
 	struct drp_config *cfg = fcgi_load_config(w->o, err, errlen);
@@ -539,9 +580,19 @@ int fcgi_worker_run(const struct fcgi_opts *o, int reload_self)
 		}
 		if (poll(&p, 1, due > 1000 ? 1000 : (int)due) <= 0)
 			continue;
-		fd = accept4(w.listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0)
-			continue; /* another worker took it, or a transient error */
+		{
+			struct sockaddr_storage peer;
+			socklen_t pl = sizeof(peer);
+
+			fd = accept4(w.listen_fd, (struct sockaddr *)&peer, &pl,
+			             SOCK_NONBLOCK | SOCK_CLOEXEC);
+			if (fd < 0)
+				continue; /* another worker took it, or a transient error */
+			if (!peer_allowed(&w.svc, (struct sockaddr *)&peer, pl)) {
+				close(fd);
+				continue;
+			}
+		}
 		serve(&w, fd);
 	}
 	w.svc.draining = 1;

@@ -51,4 +51,19 @@ grep -q '^drp_workers_alive 1$' <<<"$out" && ok "--probe fetches /metrics" || fa
 "$FCGI" --probe --listen "tcp:127.0.0.1:$P" /nope >/dev/null 2>&1 && fail "--probe of a 404 succeeded" || ok "--probe fails on non-200"
 kill -TERM "$POOL"; wait "$POOL" 2>/dev/null
 "$FCGI" --probe --listen "tcp:127.0.0.1:$P" >/dev/null 2>&1 && fail "--probe of nothing succeeded" || ok "--probe fails when nothing listens"
+# only the listed web servers may connect over TCP
+"$FCGI" --config "$T/drp.conf" --listen "tcp:127.0.0.1:$P" --workers 1 \
+	--set web_server_addrs=127.0.0.2 >>"$T/drp.log" 2>&1 &
+POOL=$!
+PIDS+=($POOL)
+sleep 0.5
+"$FCGI" --probe --listen "tcp:127.0.0.1:$P" >/dev/null 2>&1 && fail "a peer outside web_server_addrs was served" ||
+	ok "peer outside web_server_addrs refused"
+grep -q 'refused a FastCGI connection from 127.0.0.1' "$T/drp.log" && ok "refusal logged" || fail "refusal not logged"
+kill -TERM "$POOL"; wait "$POOL" 2>/dev/null
+FCGI_WEB_SERVER_ADDRS=127.0.0.1 "$FCGI" --config "$T/drp.conf" --listen "tcp:127.0.0.1:$P" --workers 1 >>"$T/drp.log" 2>&1 &
+POOL=$!
+PIDS+=($POOL)
+wait_for "$FCGI" --probe --listen "tcp:127.0.0.1:$P" && ok "FCGI_WEB_SERVER_ADDRS admits the listed peer" || fail "listed peer refused"
+kill -TERM "$POOL"; wait "$POOL" 2>/dev/null
 fcgi_done
