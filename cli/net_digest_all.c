@@ -19,15 +19,9 @@ static const struct {
 	const char *net;
 	int has_arg;
 } routes[] = {
-    {"--ep4", "razor", 1},
-    {"--engines", "razor", 1},
-    {"--nul-rule", "pyzor", 0},
-    {"--client-ip", "dcc", 1},
-    {"--env-from", "dcc", 1},
-    {"--env-to", "dcc", 1},
-    {"--helo", "dcc", 1},
-    {"--substitute", "dcc", 1},
-    {"--ip-from-received", "dcc", 0},
+    {"--ep4", "razor", 1},     {"--engines", "razor", 1},  {"--nul-rule", "pyzor", 0},
+    {"--client-ip", "dcc", 1}, {"--env-from", "dcc", 1},   {"--env-to", "dcc", 1},
+    {"--helo", "dcc", 1},      {"--substitute", "dcc", 1}, {"--ip-from-received", "dcc", 0},
 };
 
 enum { N_DCC, N_RAZOR, N_PYZOR, N_NETS };
