@@ -312,7 +312,6 @@ int drp_svc_init(struct drp_svc *s, struct drp_config *cfg, const struct drp_svc
 {
 	struct drp_svc_opts def = {0};
 	struct drp_cache_opts co;
-	long v;
 
 	memset(s, 0, sizeof(*s));
 	s->cfg = cfg;
@@ -328,8 +327,8 @@ int drp_svc_init(struct drp_svc *s, struct drp_config *cfg, const struct drp_svc
 	if (drp_fanout_init(&s->fo, cfg, o->ops ? o->ops : drp_svc_networks, o->ops ? o->nops : 3,
 	                    err, errlen) < 0)
 		goto fail_auth;
+	/* a coalesced check waits for its leader's whole budget, plus slack */
 	s->cache_wait_ms = s->fo.timeout_ms + 500;
-	(void)v;
 	if (drp_metrics_open(&s->metrics, o->metrics_path, err, errlen) < 0)
 		goto fail_fo;
 	if (!o->no_cache) {

@@ -50,7 +50,8 @@ struct drp_svc_opts {
 /* The networks drp ships, in verdict order. */
 extern const struct drp_net_ops *const drp_svc_networks[3];
 
-/* Take ownership of cfg and build everything.  -1 naming the bad key. */
+/* Build everything from cfg, which the service owns from then on (freed by
+ * drp_svc_free).  -1 naming the bad key; cfg then stays the caller's. */
 int drp_svc_init(struct drp_svc *s, struct drp_config *cfg, const struct drp_svc_opts *o, char *err,
                  size_t errlen);
 void drp_svc_free(struct drp_svc *s);
