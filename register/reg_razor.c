@@ -96,7 +96,7 @@ int reg_razor(int argc, char **argv, struct drp_config *cfg)
 	const char *user = NULL, *pass = NULL, *pfile = NULL, *home;
 	char passbuf[256], err[1024], ident[PATH_MAX], cur_user[256], cur_pass[256], new_user[256];
 	struct drp_razor_reg reg;
-	int c, force = 0, have, created, rc = REG_FAILED;
+	int c, force = 0, have, created = 0, rc = REG_FAILED;
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -206,6 +206,8 @@ int reg_razor(int argc, char **argv, struct drp_config *cfg)
 	reg.link = have == 0 && force;
 	if (drp_razor_register(cfg, &reg, new_user, sizeof(new_user), err, sizeof(err)) < 0) {
 		reg_err("razor: registration failed: %s", err);
+		if (created)
+			(void)rmdir(home); /* leave no trace of a failed run (only if empty) */
 		goto done;
 	}
 	give_to_home_owner(home, ident, new_user);
