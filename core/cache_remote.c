@@ -125,6 +125,21 @@ static int parse_port(const char *s, size_t n, int *port)
 	return 0;
 }
 
+/* A redis db number: decimal digits only. */
+static int parse_db(const char *s, size_t n, int *db)
+{
+	char num[16];
+	size_t i;
+
+	if (copy_decoded(num, sizeof num, s, n) != 0 || num[0] == '\0' || strlen(num) > 6)
+		return -1;
+	for (i = 0; num[i] != '\0'; i++)
+		if (num[i] < '0' || num[i] > '9')
+			return -1;
+	*db = atoi(num);
+	return 0;
+}
+
 /* "host", "host:port", "[v6]", "[v6]:port" */
 static int parse_hostport(const char *s, size_t n, char *host, size_t hostlen, int *port)
 {
@@ -182,10 +197,7 @@ static int parse_query(struct drp_cache_remote *r, const char *q, char *err, siz
 			return -1;
 		}
 		if ((size_t)(eq - q) == 2 && strncmp(q, "db", 2) == 0) {
-			char num[16];
-
-			if (copy_decoded(num, sizeof num, eq + 1, n - 3) != 0 ||
-			    sscanf(num, "%d", &r->db) != 1 || r->db < 0) {
+			if (parse_db(eq + 1, n - 3, &r->db) != 0) {
 				seterr(err, errlen, "cache: bad redis db");
 				return -1;
 			}
@@ -261,11 +273,9 @@ static int parse_redis(struct drp_cache_remote *r, const char *url, char *err, s
 			return -1;
 		}
 		if (slash != NULL && (size_t)(slash + 1 - rest) < n) {
-			char num[16];
 			size_t dn = n - (size_t)(slash + 1 - rest);
 
-			if (copy_decoded(num, sizeof num, slash + 1, dn) != 0 ||
-			    sscanf(num, "%d", &r->db) != 1 || r->db < 0) {
+			if (parse_db(slash + 1, dn, &r->db) != 0) {
 				seterr(err, errlen, "cache: bad redis db number");
 				return -1;
 			}

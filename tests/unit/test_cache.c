@@ -175,6 +175,12 @@ START_TEST(test_bad_remote_urls)
 	ck_assert_int_eq(open_err("redis://127.0.0.1:99999", err, sizeof err), -1);
 	ck_assert_int_eq(open_err("redis://[::1", err, sizeof err), -1);
 	ck_assert_int_eq(open_err("redis://127.0.0.1:6379/x", err, sizeof err), -1);
+	ck_assert_int_eq(open_err("redis://127.0.0.1:6379/2x", err, sizeof err), -1);
+	ck_assert_int_eq(open_err("redis://127.0.0.1:6379?db=-1", err, sizeof err), -1);
+	ck_assert_int_eq(open_err("redis://127.0.0.1:6379?db", err, sizeof err), -1);
+	ck_assert_int_eq(open_err("redis://127.0.0.1:65536", err, sizeof err), -1);
+	ck_assert_int_eq(open_err("memcached://127.0.0.1:1,,127.0.0.1:2", err, sizeof err), -1);
+	ck_assert_int_eq(open_err("redis://:pw%4@127.0.0.1", err, sizeof err), -1);
 	ck_assert_int_eq(open_err("redis://127.0.0.1?bogus=1", err, sizeof err), -1);
 	ck_assert_ptr_nonnull(strstr(err, "bogus"));
 	ck_assert_int_eq(open_err("redis+unix://relative/path", err, sizeof err), -1);
