@@ -7,7 +7,7 @@ set -u
 BUILD=${BUILD:-build}
 ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 SHARED=${SHARED:-$(cd "$ROOT/.." && pwd)/shared}
-DRP=$ROOT/$BUILD/drp
+case $BUILD in /*) DRP=$BUILD/drp ;; *) DRP=$ROOT/$BUILD/drp ;; esac
 V=$SHARED/vectors/pyzor
 C=$SHARED/corpus/visible
 [ -x "$DRP" ] || { echo "pyzor: $DRP not built"; exit 1; }

@@ -6,7 +6,7 @@
 set -u
 BUILD=${BUILD:-build}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-DRP=$ROOT/$BUILD/drp
+case $BUILD in /*) DRP=$BUILD/drp ;; *) DRP=$ROOT/$BUILD/drp ;; esac
 /usr/bin/python3 -c 'import pyzor.digest' 2>/dev/null || { echo "SKIP: no pyzor module"; exit 0; }
 T=$(mktemp -d /tmp/drp-pyzor-diff.XXXXXX)
 trap 'rm -rf "$T"' EXIT INT TERM

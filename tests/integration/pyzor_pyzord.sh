@@ -4,7 +4,8 @@
 # cross-checks with the real pyzor client.  Exit 0 = pass.
 set -u
 BUILD=${BUILD:-build}
-DRP=$(cd "$(dirname "$0")/../.." && pwd)/$BUILD/drp
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+case $BUILD in /*) DRP=$BUILD/drp ;; *) DRP=$ROOT/$BUILD/drp ;; esac
 PEERS=$(cd "$(dirname "$0")/../peers" && pwd)
 DATA=$(cd "$(dirname "$0")/../data" && pwd)
 PY=/usr/bin/python3
