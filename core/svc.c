@@ -97,6 +97,23 @@ static const struct {
     {"cache_connect_timeout", "20ms", 0},
 };
 
+int drp_svc_known_key(const char *key)
+{
+	size_t i, n = strlen(key);
+
+	for (i = 0; i < sizeof(svc_keys) / sizeof(svc_keys[0]); i++) {
+		size_t k = strlen(svc_keys[i].key);
+
+		if (strcmp(svc_keys[i].key, key) == 0 ||
+		    (n == k + 5 && strncmp(key, svc_keys[i].key, k) == 0 &&
+		     strcmp(key + k, "_file") == 0))
+			return 1;
+	}
+	/* the networks and the cache validate their own families */
+	return strncmp(key, "cache_", 6) == 0 || strncmp(key, "dcc_", 4) == 0 ||
+	       strncmp(key, "razor_", 6) == 0 || strncmp(key, "pyzor_", 6) == 0;
+}
+
 int drp_svc_check_config(const struct drp_config *cfg, char *err, size_t errlen)
 {
 	struct drp_auth *auth;

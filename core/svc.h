@@ -59,6 +59,9 @@ void drp_svc_free(struct drp_svc *s);
 /* Validate every key the service reads (for --check-config without
  * starting anything).  -1 naming the bad key. */
 int drp_svc_check_config(const struct drp_config *cfg, char *err, size_t errlen);
+/* 1 when key is one drp reads (the service's own, or of the cache/network
+ * families); --check-config warns about the others (typos). */
+int drp_svc_known_key(const char *key);
 /* Print the effective configuration, secrets masked, one "key = value  #
  * source" line per known key, into out. */
 int drp_svc_dump_config(const struct drp_config *cfg, struct drp_buf *out);

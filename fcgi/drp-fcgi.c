@@ -426,6 +426,14 @@ static int check_config(const struct fcgi_opts *o)
 		                "(set token, token_file, DRP_TOKEN or DRP_TOKEN_FILE)\n");
 		rc = 1;
 	}
+	{
+		size_t i;
+
+		for (i = 0; i < drp_config_count(svc.cfg); i++)
+			if (!drp_svc_known_key(drp_config_key_at(svc.cfg, i)))
+				fprintf(stderr, "drp-fcgi: warning: unknown key '%s' (a typo?)\n",
+				        drp_config_key_at(svc.cfg, i));
+	}
 	if (rc == 0)
 		printf("# configuration ok: %d token(s), %d network(s) enabled\n", svc.auth.n,
 		       drp_fanout_enabled(&svc.fo));
