@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include <hiredis.h>
 #include <libmemcached/memcached.h>
@@ -643,6 +644,14 @@ static int redis_invalidate(struct drp_cache_remote *r, const uint8_t key[32], l
 
 /* ---- memcached ---- */
 
+/* memcached reads an exptime over 30 days as an absolute unix time */
+static time_t mc_exptime(long s)
+{
+	if (s > 30L * 24 * 3600)
+		return time(NULL) + (time_t)s;
+	return (time_t)s;
+}
+
 /* The connection had worked and broke (the server restarted, an idle
  * timeout), as opposed to a server that is parked, timing out or refusing
  * us: worth one immediate retry. */
@@ -792,8 +801,8 @@ static int mc_put(struct drp_cache_remote *r, const uint8_t key[32], const void 
 	key_name(r, 'v', key, kv, sizeof kv);
 	key_name(r, 'g', key, kg, sizeof kg);
 	plen = strlen(r->prefix) + 2; /* group key: the hex, same server for both */
-	rc = memcached_set_by_key(r->memc, kv + plen, 64, kv, strlen(kv), val, len, (time_t)ttl_s,
-	                          0);
+	rc = memcached_set_by_key(r->memc, kv + plen, 64, kv, strlen(kv), val, len,
+	                          mc_exptime(ttl_s), 0);
 	if (rc != MEMCACHED_SUCCESS)
 		return mc_fail(r, rc, "set");
 	if (gen != NULL) {
@@ -835,7 +844,7 @@ static int mc_invalidate(struct drp_cache_remote *r, const uint8_t key[32], long
 		if (rc != MEMCACHED_NOTFOUND)
 			return mc_fail(r, rc, "incr");
 		rc = memcached_add_by_key(r->memc, kg + plen, 64, kg, strlen(kg), "1", 1,
-		                          (time_t)(ttl_s + GEN_EXTRA_TTL), 0);
+		                          mc_exptime(ttl_s + GEN_EXTRA_TTL), 0);
 		if (rc == MEMCACHED_SUCCESS)
 			break;
 		if (rc != MEMCACHED_NOTSTORED && rc != MEMCACHED_DATA_EXISTS)
@@ -844,7 +853,7 @@ static int mc_invalidate(struct drp_cache_remote *r, const uint8_t key[32], long
 	if (tries == 3)
 		return fail(r, "memcached: generation bump kept racing");
 	memcached_touch_by_key(r->memc, kg + plen, 64, kg, strlen(kg),
-	                       (time_t)(ttl_s + GEN_EXTRA_TTL));
+	                       mc_exptime(ttl_s + GEN_EXTRA_TTL));
 	rc = memcached_delete_by_key(r->memc, kv + plen, 64, kv, strlen(kv), 0);
 	if (!mc_ok(rc))
 		return mc_fail(r, rc, "delete");
