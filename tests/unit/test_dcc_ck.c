@@ -281,6 +281,20 @@ START_TEST(test_substitute)
 	run("X-Very-Long-Header-Name: v\n\n" BODY30, NULL, &o);
 	expect("substitute x-very-long-he", md5s("x-very-long-header-namev"));
 
+	/* HELO: dccproc -E computes it after asking the server: not sent */
+	{
+		struct drp_envelope e2 = {.helo = "Mail.Example", .ip_from_received = 1};
+
+		o.substitute[0] = "helo";
+		run("Subject: s\n\n" BODY30, &e2, &o);
+		expect("substitute helo", md5s("helomail.example"));
+		ck_assert_int_eq(reported("substitute helo"), 0);
+		e2.helo = NULL; /* then the HELO of the Received: -R used */
+		run("Received: from helo.example (host [192.0.2.5]) by x\n\n" BODY30, &e2, &o);
+		expect("substitute helo", md5s("helohelo.example"));
+		expect("IP", ipv4_md5(192, 0, 2, 5));
+	}
+
 	o.substitute[0] = "Bad Name";
 	ck_assert_int_eq(run("Subject: x\n\n" BODY30, NULL, &o), DRP_DCC_ERROR);
 	o.substitute[0] = ":";
