@@ -79,18 +79,24 @@ static void usage(FILE *f)
 	        "anywhere.  See drp(1).\n");
 }
 
-static void net_opts_usage(FILE *f)
+static void net_opts_usage(const char *cmd, FILE *f)
 {
 	fprintf(f, "\n"
-	           "DCC (envelope data the MTA knew; with --network dcc, or for digest):\n"
-	           "  --client-ip ADDR      SMTP client address (IP checksum)\n"
+	           "Envelope (what the MTA knew; DCC's IP, HELO, env_From, env_To checksums):\n"
+	           "  --client-ip ADDR      SMTP client address\n"
 	           "  --ip-from-received    take the IP from the first Received: (dccproc -R)\n"
 	           "  --helo NAME           SMTP HELO\n"
-	           "  --env-from ADDR       MAIL FROM (env_From checksum)\n"
-	           "  --env-to ADDR         RCPT TO, repeatable (env_To)\n"
-	           "  --substitute HEADER   checksum this header too (dccproc -S)\n"
-	           "Razor:\n"
-	           "  --ep4 VALUE           engine-4 parameter for digest (default 7542-10)\n");
+	           "  --env-from ADDR       MAIL FROM\n"
+	           "  --env-to ADDR         RCPT TO, repeatable\n");
+	if (!strcmp(cmd, "digest"))
+		fprintf(f, "Digest:\n"
+		           "  --substitute HEADER   dcc: checksum this header too (dccproc -S)\n"
+		           "  --ep4 VALUE           razor: engine-4 parameter (default 7542-10)\n"
+		           "  --engines LIST        razor: engines to print (default 4,8)\n"
+		           "  --nul-rule            pyzor: upstream 1.1's rule for NUL bytes\n");
+	else
+		fprintf(f, "  --timeout SECONDS     the budget (default backend_timeout, 5)\n");
+	fprintf(f, "`drp %s --network NAME --help` lists that network's own options.\n", cmd);
 }
 
 static void command_usage(const char *cmd, FILE *f)
@@ -130,7 +136,7 @@ static void command_usage(const char *cmd, FILE *f)
 		        "Without --network every section is printed under a \"# NAME\" line.\n"
 		        "Nothing is sent anywhere.  Exit 3 when a network refuses the message\n"
 		        "(dccproc's refusals), 2 on error.\n");
-	net_opts_usage(f);
+	net_opts_usage(cmd, f);
 }
 
 static int network_handler(const char *network, const char *cmd, int argc, char **argv,
