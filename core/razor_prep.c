@@ -62,19 +62,26 @@ static long ci_find(const uint8_t *p, size_t n, const char *lit, size_t litlen)
 }
 #define CI_FIND(p, n, lit) ci_find((p), (n), lit, sizeof(lit) - 1)
 
-/* A line start (/^.../m) with the literal, case-insensitively. */
-static int ci_line_start(const uint8_t *p, size_t n, const char *lit, size_t litlen)
+/* /^Content-Transfer-Encoding: VALUE/im: a line starting with the header
+ * name, exactly ": " and the (lowercase) value.  Found through the ':'
+ * bytes, which are rarer than line ends. */
+static int cte_line(const uint8_t *p, size_t n, const char *val, size_t vlen)
 {
-	const uint8_t *q = p, *end = p + n;
+	static const char name[] = "content-transfer-encoding";
+	const size_t nl = sizeof(name) - 1;
+	const uint8_t *c = p, *end = p + n;
 
-	for (;;) {
-		if (ci_at(q, (size_t)(end - q), lit, litlen))
+	while ((c = memchr(c, ':', (size_t)(end - c))) != NULL) {
+		size_t at = (size_t)(c - p);
+
+		c++;
+		if (at < nl || (at > nl && p[at - nl - 1] != '\n') || at + 1 >= n ||
+		    p[at + 1] != ' ')
+			continue;
+		if (ci_at(p + at - nl, nl, name, nl) && ci_at(p + at + 2, n - at - 2, val, vlen))
 			return 1;
-		q = memchr(q, '\n', (size_t)(end - q));
-		if (q == NULL)
-			return 0;
-		q++;
 	}
+	return 0;
 }
 
 /* `split /\n\r*\n/, $s, 2`: header ends at *hend, body starts at *bstart. */
@@ -178,21 +185,25 @@ static int cap_header(struct drp_buf *h, size_t max)
 
 /* ---- deBase64 ---- */
 
+/* Base64 values; '=' keeps its uuencode value 29 (marked 64+29 until the
+ * trailing run is stripped); -1 for bytes deBase64 deletes. */
+static const signed char b64tab[256] = {
+    ['A'] = 0,  ['B'] = 1,       ['C'] = 2,  ['D'] = 3,  ['E'] = 4,  ['F'] = 5,  ['G'] = 6,
+    ['H'] = 7,  ['I'] = 8,       ['J'] = 9,  ['K'] = 10, ['L'] = 11, ['M'] = 12, ['N'] = 13,
+    ['O'] = 14, ['P'] = 15,      ['Q'] = 16, ['R'] = 17, ['S'] = 18, ['T'] = 19, ['U'] = 20,
+    ['V'] = 21, ['W'] = 22,      ['X'] = 23, ['Y'] = 24, ['Z'] = 25, ['a'] = 26, ['b'] = 27,
+    ['c'] = 28, ['d'] = 29,      ['e'] = 30, ['f'] = 31, ['g'] = 32, ['h'] = 33, ['i'] = 34,
+    ['j'] = 35, ['k'] = 36,      ['l'] = 37, ['m'] = 38, ['n'] = 39, ['o'] = 40, ['p'] = 41,
+    ['q'] = 42, ['r'] = 43,      ['s'] = 44, ['t'] = 45, ['u'] = 46, ['v'] = 47, ['w'] = 48,
+    ['x'] = 49, ['y'] = 50,      ['z'] = 51, ['0'] = 52, ['1'] = 53, ['2'] = 54, ['3'] = 55,
+    ['4'] = 56, ['5'] = 57,      ['6'] = 58, ['7'] = 59, ['8'] = 60, ['9'] = 61, ['+'] = 62,
+    ['/'] = 63, ['='] = 64 + 29,
+};
+
+/* 0 in the table above means either 'A' or "not base64". */
 static int b64val(uint8_t c)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	if (c == '=')
-		return 29; /* its value as a uuencode character */
-	return -1;
+	return (b64tab[c] || c == 'A') ? b64tab[c] : -1;
 }
 
 /*
@@ -235,7 +246,7 @@ int drp_razor_debase64(const uint8_t *in, size_t len, struct drp_buf *out)
 	uint8_t *vals;
 	int rc = 0;
 
-	if (!ci_line_start(in, len, cte, sizeof(cte) - 1))
+	if (!cte_line(in, len, "base64", 6))
 		return 0;
 	if (!blank_split(in, len, &hend, &bstart))
 		hend = len;
@@ -264,26 +275,26 @@ int drp_razor_debase64(const uint8_t *in, size_t len, struct drp_buf *out)
 			break;
 		}
 	}
-	vals = malloc(de - ds + 1);
-	if (vals == NULL)
+	/* the values are filtered into the output buffer and decoded in place
+	 * (45 bytes out for every 60 in); the short last chunk, which may grow
+	 * by up to 63 NULs, goes through uu_chunk */
+	drp_buf_reset(out);
+	if (drp_buf_reserve(out, hend + 2 + (de - ds) + 128) < 0)
 		return -1;
+	memcpy(out->p, in, hend);
+	memcpy(out->p + hend, "\n\n", 2);
+	out->len = hend + 2;
+	vals = out->p + out->len;
 	for (i = ds; i < de; i++) {
 		int v = b64val(in[i]);
 
 		if (v >= 0)
-			vals[nv++] = in[i] == '=' ? 0xff : (uint8_t)v;
+			vals[nv++] = (uint8_t)v;
 	}
-	while (nv > 0 && vals[nv - 1] == 0xff) /* s/=+$// */
+	while (nv > 0 && vals[nv - 1] == 64 + 29) /* s/=+$// */
 		nv--;
 	for (i = 0; i < nv; i++)
-		if (vals[i] == 0xff)
-			vals[i] = 29;
-	drp_buf_reset(out);
-	if (drp_buf_reserve(out, hend + 2 + nv) < 0 || drp_buf_append(out, in, hend) < 0 ||
-	    drp_buf_append(out, "\n\n", 2) < 0) {
-		free(vals);
-		return -1;
-	}
+		vals[i] &= 63;
 	for (i = 0; i < nv; i += 60) {
 		size_t k = nv - i < 60 ? nv - i : 60;
 
@@ -293,10 +304,11 @@ int drp_razor_debase64(const uint8_t *in, size_t len, struct drp_buf *out)
 
 			for (g = 0; g < 60; g += 4) {
 				const uint8_t *q = vals + i + g;
+				uint8_t a0 = q[0], a1 = q[1], a2 = q[2], a3 = q[3];
 
-				*o++ = (uint8_t)(q[0] << 2 | q[1] >> 4);
-				*o++ = (uint8_t)(q[1] << 4 | q[2] >> 2);
-				*o++ = (uint8_t)(q[2] << 6 | q[3]);
+				*o++ = (uint8_t)(a0 << 2 | a1 >> 4);
+				*o++ = (uint8_t)(a1 << 4 | a2 >> 2);
+				*o++ = (uint8_t)(a2 << 6 | a3);
 			}
 			out->len += 45;
 		} else if (uu_chunk(vals + i, k, out) < 0) {
@@ -304,7 +316,6 @@ int drp_razor_debase64(const uint8_t *in, size_t len, struct drp_buf *out)
 			break;
 		}
 	}
-	free(vals);
 	return rc < 0 ? -1 : 1;
 }
 
@@ -322,14 +333,13 @@ static int hexv(uint8_t c)
 
 int drp_razor_deqp(const uint8_t *in, size_t len, struct drp_buf *out)
 {
-	static const char cte[] = "content-transfer-encoding: quoted-printable";
 	size_t hend, bstart, i, start;
 	int has = blank_split(in, len, &hend, &bstart);
 	uint8_t *o;
 
 	if (!has)
 		hend = bstart = len;
-	if (!ci_line_start(in, hend, cte, sizeof(cte) - 1))
+	if (!cte_line(in, hend, "quoted-printable", 16))
 		return 0;
 	drp_buf_reset(out);
 	if (drp_buf_reserve(out, hend + 2 + (len - bstart)) < 0)
@@ -1121,27 +1131,32 @@ int drp_razor_prepare(const uint8_t *msg, size_t len, struct drp_razor_msg *m, c
 	} else {
 		/* one message: every line matching /^>*From / gets one more '>' */
 		struct drp_buf q;
-		size_t s = 0;
+		const uint8_t *f = msg, *end = msg + len;
+		size_t done = 0;
 
 		drp_buf_init(&q);
-		if (drp_buf_reserve(&q, len + 64) < 0)
-			rc = -1;
-		while (rc == 0 && s < len) {
-			const uint8_t *e = memchr(msg + s, '\n', len - s);
-			size_t el = e ? (size_t)(e - msg) + 1 - s : len - s, g = 0;
+		while (rc == 0 && (f = memchr(f, 'F', (size_t)(end - f))) != NULL) {
+			size_t b = (size_t)(f - msg);
 
-			while (g < el && msg[s + g] == '>')
-				g++;
-			if (line_is_from(msg + s + g, el - g) && drp_buf_putc(&q, '>') < 0)
+			if (end - f < 5 || memcmp(f++, "From ", 5) != 0)
+				continue;
+			while (b > 0 && msg[b - 1] == '>')
+				b--;
+			if (b > 0 && msg[b - 1] != '\n')
+				continue;
+			if (drp_buf_append(&q, msg + done, b - done) < 0 ||
+			    drp_buf_putc(&q, '>') < 0)
 				rc = -1;
-			if (rc == 0 && drp_buf_append(&q, msg + s, el) < 0)
-				rc = -1;
-			s += el;
+			done = b;
 		}
+		if (rc == 0 && q.p != NULL && drp_buf_append(&q, msg + done, len - done) < 0)
+			rc = -1;
 		if (rc < 0)
 			snprintf(err, errlen, "razor: out of memory");
-		else
+		else if (q.p != NULL)
 			rc = prep_mail(&c, q.p, q.len, err, errlen);
+		else
+			rc = prep_mail(&c, msg, len, err, errlen);
 		drp_buf_free(&q);
 	}
 	drp_buf_free(&c.t1);

@@ -150,11 +150,34 @@ void drp_razor_b64_digest(const uint8_t *d, size_t ndigits, char *out)
 	*out = 0;
 }
 
-static int sha1(const void *p, size_t n, uint8_t md[20])
+/* SHA-1 with the method fetched once and one context reused: per-call
+ * EVP_Digest pays a provider lookup each time, a third of a small part. */
+struct hasher {
+	EVP_MD *md;
+	EVP_MD_CTX *ctx;
+};
+
+static int hasher_init(struct hasher *h)
+{
+	h->md = EVP_MD_fetch(NULL, "SHA1", NULL);
+	h->ctx = EVP_MD_CTX_new();
+	return h->md && h->ctx ? 0 : -1;
+}
+
+static void hasher_free(struct hasher *h)
+{
+	EVP_MD_CTX_free(h->ctx);
+	EVP_MD_free(h->md);
+}
+
+static int sha1(struct hasher *h, const void *p, size_t n, uint8_t md[20])
 {
 	unsigned int l = 0;
 
-	return EVP_Digest(p, n, md, &l, EVP_sha1(), NULL) == 1 && l == 20 ? 0 : -1;
+	if (EVP_DigestInit_ex2(h->ctx, h->md, NULL) != 1 || EVP_DigestUpdate(h->ctx, p, n) != 1 ||
+	    EVP_DigestFinal_ex(h->ctx, md, &l) != 1)
+		return -1;
+	return l == 20 ? 0 : -1;
 }
 
 /* ---- drand48 (Perl's own, since 5.20) ---- */
@@ -481,8 +504,8 @@ static int all_space(const uint8_t *p, size_t n)
 	return 1;
 }
 
-int drp_razor_vr4(const uint8_t *text, size_t len, const struct drp_razor_ep4 *e,
-                  char out[DRP_RAZOR_SIG_MAX + 1])
+static int vr4(const uint8_t *text, size_t len, const struct drp_razor_ep4 *e,
+               char out[DRP_RAZOR_SIG_MAX + 1], struct hasher *hs)
 {
 	struct fields f;
 	struct lines l;
@@ -530,11 +553,11 @@ int drp_razor_vr4(const uint8_t *text, size_t len, const struct drp_razor_ep4 *e
 	if (sec.len > 128) {
 		/* both sections whitespace-only: both become "" (after measuring) */
 		if (a > 0 && sec.len > a && all_space(sec.p, sec.len))
-			rc = sha1("", 0, md);
+			rc = sha1(hs, "", 0, md);
 		else
-			rc = sha1(sec.p, sec.len, md);
+			rc = sha1(hs, sec.p, sec.len, md);
 	} else {
-		rc = sha1(text, len, md);
+		rc = sha1(hs, text, len, md);
 	}
 	if (rc == 0)
 		drp_razor_b64_digest(md, 40, out);
@@ -614,22 +637,34 @@ static int isdig(unsigned c)
 static int wdecode(const uint8_t *s, size_t n, struct wtext *t)
 {
 	size_t i, o = 0, r;
+	int amp = 0;
 	uint16_t *p = malloc((n + 1) * sizeof(*p));
 
 	if (p == NULL)
 		return -1;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n;) {
+		const uint8_t *pc = memchr(s + i, '%', n - i);
+		size_t e = pc ? (size_t)(pc - s) : n;
 		int h, l;
 
-		if (s[i] == '%' && i + 2 < n && (h = hexv(s[i + 1])) >= 0 &&
-		    (l = hexv(s[i + 2])) >= 0) {
-			p[o++] = (uint16_t)(h << 4 | l);
-			i += 2;
-		} else {
+		for (; i < e; i++)
 			p[o++] = s[i];
+		if (i == n)
+			break;
+		if (i + 2 < n && (h = hexv(s[i + 1])) >= 0 && (l = hexv(s[i + 2])) >= 0) {
+			p[o++] = (uint16_t)(h << 4 | l);
+			amp |= p[o - 1] == '&';
+			i += 3;
+		} else {
+			p[o++] = s[i++];
 		}
 	}
 	t->wide = 0;
+	if (memchr(s, '&', n) == NULL && !amp) {
+		t->p = p;
+		t->n = o;
+		return 0;
+	}
 	for (i = 0, r = 0; r < o;) {
 		if (p[r] == '&' && r + 4 < o && p[r + 1] == '#' && isdig(p[r + 2]) &&
 		    isdig(p[r + 3])) {
@@ -703,40 +738,6 @@ static int host_known(const struct hosts *h, const uint16_t *p, size_t n)
 	return 0;
 }
 
-/* m|\s+(www.[^ /><"\r\n]+)|ig: every autolink, verbatim. */
-static int autolinks(const struct wtext *t, struct hosts *h)
-{
-	size_t i = 0, n = t->n;
-
-	while (i < n) {
-		size_t j, k;
-
-		if (!wspace(t->p[i], t->wide)) {
-			i++;
-			continue;
-		}
-		for (j = i; j < n && wspace(t->p[j], t->wide); j++)
-			;
-		if (j + 4 < n && wci_at(t, j, n, "www") && t->p[j + 3] != '\n') {
-			for (k = j + 4; k < n; k++) {
-				uint16_t c = t->p[k];
-
-				if (c == ' ' || c == '/' || c == '>' || c == '<' || c == '"' ||
-				    c == '\r' || c == '\n')
-					break;
-			}
-			if (k > j + 4) {
-				if (host_add(h, t->p + j, k - j) < 0)
-					return -1;
-				i = k;
-				continue;
-			}
-		}
-		i = j;
-	}
-	return 0;
-}
-
 /* `https?://?` at i (case-insensitive); the end of the match or 0. */
 static size_t scheme_at(const struct wtext *t, size_t i)
 {
@@ -755,40 +756,70 @@ static size_t scheme_at(const struct wtext *t, size_t i)
 	return i;
 }
 
-/* The first URL: the first href="http..." wins over an earlier bare URL. */
-static int first_url(const struct wtext *t, size_t *rest, int *href)
+/* href\s*=\s*"?https?://? at i: the end of the match or 0. */
+static size_t href_at(const struct wtext *t, size_t i)
 {
-	size_t i, n = t->n;
+	size_t j, n = t->n;
 
-	for (i = 0; i + 4 <= n; i++) {
-		size_t j, e;
+	if (!wci_at(t, i, n, "href"))
+		return 0;
+	for (j = i + 4; j < n && wspace(t->p[j], t->wide); j++)
+		;
+	if (j >= n || t->p[j] != '=')
+		return 0;
+	for (j++; j < n && wspace(t->p[j], t->wide); j++)
+		;
+	if (j < n && t->p[j] == '"')
+		j++;
+	return scheme_at(t, j);
+}
 
-		if (!wci_at(t, i, n, "href"))
-			continue;
-		for (j = i + 4; j < n && wspace(t->p[j], t->wide); j++)
-			;
-		if (j >= n || t->p[j] != '=')
-			continue;
-		for (j++; j < n && wspace(t->p[j], t->wide); j++)
-			;
-		if (j < n && t->p[j] == '"')
-			j++;
-		if ((e = scheme_at(t, j)) != 0) {
-			*rest = e;
-			*href = 1;
-			return 1;
+/*
+ * One pass for the autolinks (m|\s+(www.[^ /><"\r\n]+)|ig, collected
+ * verbatim: a "www" right after a white space byte at or after the end of
+ * the previous match) and the first URL (the first href="http... wins over
+ * an earlier bare http).  Returns 1 with *rest / *href when there is a URL.
+ */
+static int scan_text(const struct wtext *t, struct hosts *h, size_t *rest, int *href)
+{
+	const uint16_t *p = t->p;
+	size_t j, k, n = t->n, last = 0, bare = 0, e;
+	int have_href = 0, have_bare = 0;
+
+	for (j = 0; j < n; j++) {
+		uint16_t c = p[j] | 0x20;
+
+		if (c == 'w') {
+			if (j == 0 || j + 4 >= n || (p[j + 1] | 0x20) != 'w' ||
+			    (p[j + 2] | 0x20) != 'w' || p[j + 3] == '\n' || j - 1 < last ||
+			    !wspace(p[j - 1], t->wide))
+				continue;
+			for (k = j + 4; k < n; k++) {
+				uint16_t d = p[k];
+
+				if (d == ' ' || d == '/' || d == '>' || d == '<' || d == '"' ||
+				    d == '\r' || d == '\n')
+					break;
+			}
+			if (k == j + 4)
+				continue;
+			if (host_add(h, p + j, k - j) < 0)
+				return -1;
+			last = k;
+		} else if (c == 'h' && !have_href) {
+			if ((e = href_at(t, j)) != 0) {
+				have_href = 1;
+				*rest = e;
+			} else if (!have_bare && (e = scheme_at(t, j)) != 0) {
+				have_bare = 1;
+				bare = e;
+			}
 		}
 	}
-	for (i = 0; i + 6 <= n; i++) {
-		size_t e;
-
-		if ((t->p[i] == 'h' || t->p[i] == 'H') && (e = scheme_at(t, i)) != 0) {
-			*rest = e;
-			*href = 0;
-			return 1;
-		}
-	}
-	return 0;
+	*href = have_href;
+	if (!have_href && have_bare)
+		*rest = bare;
+	return have_href || have_bare;
 }
 
 /* Memo of "first position >= from holding one of a set", for the scans
@@ -942,21 +973,47 @@ static void canonify(const uint16_t *p, size_t n, size_t *cs, size_t *cn, const 
 	*cn = n;
 }
 
+/* Whether a text without '%' and '&' (so decoding changes nothing) holds
+ * https?:/ anywhere; without one Whiplash finds no host. */
+static int may_have_url(const uint8_t *t, size_t n)
+{
+	const uint8_t *c = t, *end = t + n;
+
+	if (memchr(t, '%', n) != NULL || memchr(t, '&', n) != NULL)
+		return 1;
+	while ((c = memchr(c, ':', (size_t)(end - c))) != NULL) {
+		size_t at = (size_t)(c - t);
+
+		c++;
+		if (at + 1 >= n || t[at + 1] != '/')
+			continue;
+		if (at >= 5 && (t[at - 1] | 0x20) == 's')
+			at--;
+		if (at >= 4 && (t[at - 4] | 0x20) == 'h' && (t[at - 3] | 0x20) == 't' &&
+		    (t[at - 2] | 0x20) == 't' && (t[at - 1] | 0x20) == 'p')
+			return 1;
+	}
+	return 0;
+}
+
 /* Whiplash::extract_hosts.  -1 on memory exhaustion. */
 static int extract_hosts(const uint8_t *text, size_t len, struct hosts *h)
 {
 	struct wtext t = {NULL, 0, 0}, w = {NULL, 0, 0};
 	struct nh st;
-	size_t rest, start, end, lastnl;
+	size_t rest = 0, start, end, lastnl;
 	uint16_t *hostbuf = NULL;
-	int href, rc = -1;
+	int href, found, rc = -1;
 	static const char pre_href[] = "a href = http://", pre_bare[] = "http://";
 
+	if (!may_have_url(text, len))
+		return 0;
 	if (wdecode(text, len, &t) < 0)
 		return -1;
-	if (autolinks(&t, h) < 0)
+	found = scan_text(&t, h, &rest, &href);
+	if (found < 0)
 		goto out;
-	if (!first_url(&t, &rest, &href)) {
+	if (!found) {
 		h->n = 0; /* no URL: the autolinks are discarded too */
 		rc = 0;
 		goto out;
@@ -1040,7 +1097,8 @@ out:
 	return rc;
 }
 
-int drp_razor_vr8(const uint8_t *text, size_t len, char (*out)[DRP_RAZOR_SIG_MAX + 1], size_t max)
+static int vr8(const uint8_t *text, size_t len, char (*out)[DRP_RAZOR_SIG_MAX + 1], size_t max,
+               struct hasher *hs)
 {
 	struct hosts h;
 	char cl[32];
@@ -1055,7 +1113,7 @@ int drp_razor_vr8(const uint8_t *text, size_t len, char (*out)[DRP_RAZOR_SIG_MAX
 	if (extract_hosts(text, len, &h) < 0)
 		goto out;
 	ncl = snprintf(cl, sizeof(cl), "%zu", len - len % 100);
-	if (h.n > 0 && sha1(cl, (size_t)ncl, lmd) < 0)
+	if (h.n > 0 && sha1(hs, cl, (size_t)ncl, lmd) < 0)
 		goto out;
 	for (i = 0; i < h.n; i++) {
 		const uint16_t *p = h.arena + h.v[i].off;
@@ -1073,7 +1131,7 @@ int drp_razor_vr8(const uint8_t *text, size_t len, char (*out)[DRP_RAZOR_SIG_MAX
 			rc = -1;
 			goto out;
 		}
-		k = (size_t)sha1(b, n, md);
+		k = (size_t)sha1(hs, b, n, md);
 		if (b != small)
 			free(b);
 		if (k != 0)
@@ -1087,6 +1145,29 @@ int drp_razor_vr8(const uint8_t *text, size_t len, char (*out)[DRP_RAZOR_SIG_MAX
 out:
 	free(h.arena);
 	free(h.v);
+	return rc;
+}
+
+int drp_razor_vr4(const uint8_t *text, size_t len, const struct drp_razor_ep4 *e,
+                  char out[DRP_RAZOR_SIG_MAX + 1])
+{
+	struct hasher hs;
+	int rc = -1;
+
+	if (hasher_init(&hs) == 0)
+		rc = vr4(text, len, e, out, &hs);
+	hasher_free(&hs);
+	return rc;
+}
+
+int drp_razor_vr8(const uint8_t *text, size_t len, char (*out)[DRP_RAZOR_SIG_MAX + 1], size_t max)
+{
+	struct hasher hs;
+	int rc = -2;
+
+	if (hasher_init(&hs) == 0)
+		rc = vr8(text, len, out, max, &hs);
+	hasher_free(&hs);
 	return rc;
 }
 
@@ -1114,6 +1195,7 @@ int drp_razor_sign(const struct drp_razor_msg *m, unsigned engines, const char *
                    struct drp_razor_sigs *out, char *err, size_t errlen)
 {
 	struct drp_razor_ep4 e;
+	struct hasher hs;
 	size_t i, n0 = out->n;
 	char(*v8)[DRP_RAZOR_SIG_MAX + 1] = NULL;
 	size_t v8cap = 0;
@@ -1122,6 +1204,11 @@ int drp_razor_sign(const struct drp_razor_msg *m, unsigned engines, const char *
 	memset(&e, 0, sizeof(e));
 	if ((engines & DRP_RAZOR_E4) && drp_razor_ep4_parse(ep4, &e, err, errlen) < 0)
 		return -1;
+	if (hasher_init(&hs) < 0) {
+		hasher_free(&hs);
+		snprintf(err, errlen, "razor: SHA-1 unavailable");
+		return -1;
+	}
 	for (i = 0; i < m->nparts; i++) {
 		const struct drp_razor_part *pt = &m->parts[i];
 
@@ -1130,7 +1217,7 @@ int drp_razor_sign(const struct drp_razor_msg *m, unsigned engines, const char *
 		if ((engines & DRP_RAZOR_E4) && e.ok) {
 			char s[DRP_RAZOR_SIG_MAX + 1];
 
-			if (drp_razor_vr4(pt->vr4.p, pt->vr4.len, &e, s) < 0 ||
+			if (vr4(pt->vr4.p, pt->vr4.len, &e, s, &hs) < 0 ||
 			    sig_push(out, i, 4, s) < 0)
 				goto oom;
 		}
@@ -1138,7 +1225,7 @@ int drp_razor_sign(const struct drp_razor_msg *m, unsigned engines, const char *
 			int k, j;
 
 			for (;;) {
-				k = drp_razor_vr8(pt->vr8.p, pt->vr8.len, v8, v8cap);
+				k = vr8(pt->vr8.p, pt->vr8.len, v8, v8cap, &hs);
 				if (k == -1) {
 					snprintf(err, errlen,
 					         "razor: VR8 host with a character above 255 "
@@ -1161,11 +1248,13 @@ int drp_razor_sign(const struct drp_razor_msg *m, unsigned engines, const char *
 		}
 	}
 	free(v8);
+	hasher_free(&hs);
 	return (int)(out->n - n0);
 oom:
 	snprintf(err, errlen, "razor: out of memory");
 fail:
 	free(v8);
+	hasher_free(&hs);
 	out->n = n0;
 	rc = -1;
 	return rc;

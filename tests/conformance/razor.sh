@@ -16,6 +16,7 @@ C=$SHARED/corpus/visible
 [ -f "$V/signatures.tsv" ] || { echo "razor: no vectors at $V"; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+cp "$DRP" "$tmp/drp" && DRP=$tmp/drp # immune to a rebuild while running
 
 sig_ok=0 sig_all=0 part_ok=0 part_all=0 msg_ok=0 msg_all=0 extra=0 cl_ok=0 cl_all=0
 for m in "$C"/*.eml; do
