@@ -172,7 +172,14 @@ razor-check -home="$T/rh_cf" -rs "127.0.0.1:$PORT_cf" "$SPAM1" ||
 echo "ok: min_cf against the server's ac agrees with razor-check"
 
 # drp's check queries are byte-identical to razor-check's for the same mail
-for m in "$SPAM1" "$SPAM2" tests/data/syn_mixed_attach.eml tests/data/syn_alt_qp.eml; do
+# (an mbox of two mails too: razor numbers and queries them in one run)
+{
+	echo "From a@example.com Mon Nov  2 10:00:00 2026"
+	cat "$SPAM1"
+	echo "From b@example.com Mon Nov  2 10:01:00 2026"
+	cat tests/data/syn_alt_qp.eml
+} >"$T/two.mbox"
+for m in "$SPAM1" "$SPAM2" tests/data/syn_mixed_attach.eml tests/data/syn_alt_qp.eml "$T/two.mbox"; do
 	n0=$(wc -l <"$T/a.log")
 	razor-check -home="$RH" -rs "127.0.0.1:$PA" "$m" >/dev/null || true
 	n1=$(wc -l <"$T/a.log")
