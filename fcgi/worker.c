@@ -392,7 +392,7 @@ static void serve(struct worker *w, int fd)
 				ps.bad = 1;
 		}
 		if (ps.bad) {
-			req.t0_us = 0;
+			req.t0_us = drp_now_ms() * 1000;
 			req.ep = DRP_EP_OTHER;
 			drp_svc_error(&resp, 400, "malformed request parameters");
 			need_body = 0;
