@@ -4,6 +4,7 @@
  */
 #include "shm.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -192,6 +193,33 @@ static int try_attach(struct drp_shm *s, uint64_t magic, uint32_t version, const
 	return 1;
 }
 
+/* Temporary files of creators that died mid-creation.  Only a holder of the
+ * flock creates, so none of them is in use now. */
+static void remove_stale_tmp(const char *path)
+{
+	char dir[PATH_MAX], prefix[PATH_MAX + 8], full[PATH_MAX + 300];
+	const char *base = strrchr(path, '/');
+	struct dirent *de;
+	size_t pl;
+	DIR *d;
+
+	if (base == NULL)
+		return;
+	snprintf(dir, sizeof dir, "%.*s", (int)(base - path), path);
+	snprintf(prefix, sizeof prefix, "%s.tmp.", base + 1);
+	pl = strlen(prefix);
+	d = opendir(dir[0] ? dir : "/");
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, prefix, pl) != 0)
+			continue;
+		snprintf(full, sizeof full, "%s/%s", dir, de->d_name);
+		unlink(full);
+	}
+	closedir(d);
+}
+
 static int create_region(struct drp_shm *s, uint64_t magic, uint32_t version, const char *boot_id,
                          drp_shm_init_fn init, void *arg, char *err, size_t errlen)
 {
@@ -200,8 +228,8 @@ static int create_region(struct drp_shm *s, uint64_t magic, uint32_t version, co
 	void *p;
 	int fd;
 
+	remove_stale_tmp(s->path);
 	snprintf(tmp, sizeof tmp, "%s.tmp.%ld", s->path, (long)getpid());
-	unlink(tmp);
 	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		seterr(err, errlen, "shm %s: %s", tmp, strerror(errno));

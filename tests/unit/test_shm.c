@@ -133,6 +133,30 @@ START_TEST(test_stale_boot_id_replaced)
 }
 END_TEST
 
+START_TEST(test_stale_tmp_removed)
+{
+	struct drp_shm *a, *b;
+	char err[256], tmp[400];
+	struct stat st;
+	int fd;
+
+	snprintf(tmp, sizeof tmp, "%s.tmp.99999", path);
+	fd = open(tmp, O_RDWR | O_CREAT, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(drp_shm_open(&a, path, MAGIC, 1, 4096, NULL, NULL, err, sizeof err), 0);
+	ck_assert_int_eq(stat(tmp, &st), -1);
+	/* attaching never deletes anything */
+	fd = open(tmp, O_RDWR | O_CREAT, 0600);
+	close(fd);
+	ck_assert_int_eq(drp_shm_open(&b, path, MAGIC, 1, 4096, NULL, NULL, err, sizeof err), 0);
+	ck_assert_int_eq(drp_shm_created(b), 0);
+	ck_assert_int_eq(stat(tmp, &st), 0);
+	drp_shm_close(a);
+	drp_shm_close(b);
+}
+END_TEST
+
 START_TEST(test_truncated_file_replaced)
 {
 	struct drp_shm *a;
@@ -375,6 +399,7 @@ int main(void)
 	tcase_add_test(tc, test_mismatch_replaces);
 	tcase_add_test(tc, test_stale_boot_id_replaced);
 	tcase_add_test(tc, test_truncated_file_replaced);
+	tcase_add_test(tc, test_stale_tmp_removed);
 	tcase_add_test(tc, test_bad_args);
 	tcase_add_test(tc, test_first_init_race);
 	tcase_add_test(tc, test_robust_mutex_owner_death);
