@@ -51,9 +51,10 @@
 #define BLK 64
 #define GEN_SLOTS 4096
 #define NIL UINT32_MAX
-#define WAIT_SLICE_MS 50    /* how often a waiter checks on its leader */
-#define DONE_LINGER_MS 2000 /* a finished flight stays for late wakers */
-#define LEADER_GRACE_MS 500 /* a leader may overrun its own deadline by this */
+#define WAIT_SLICE_MS 50      /* how often a waiter checks on its leader */
+#define DONE_LINGER_MS 2000   /* a finished flight stays for late wakers */
+#define LEADER_GRACE_MS 500   /* a leader may overrun its own deadline by this */
+#define STALE_FLIGHT_MS 10000 /* a running slot this far past its deadline is lost */
 #define CACHE_FILE "drp-cache.shm"
 
 enum { FL_FREE = 0, FL_RUNNING, FL_DONE, FL_ABANDONED };
@@ -674,10 +675,12 @@ static struct flight *find_flight(struct drp_cache *c, const uint8_t *key, uint3
 }
 
 /* A free slot, else the longest-finished one (late wakers of a reused slot
- * notice the new id and look again). */
-static struct flight *alloc_flight(struct drp_cache *c)
+ * notice the new id and look again), else one whose leader is long past its
+ * deadline (nobody can still be waiting on it: after a store reset its
+ * generation no longer matches anything, so no waiter would ever end it). */
+static struct flight *alloc_flight(struct drp_cache *c, uint64_t now)
 {
-	struct flight *best = NULL;
+	struct flight *best = NULL, *stale = NULL;
 	uint32_t i;
 
 	for (i = 0; i < c->sh->nflights; i++) {
@@ -685,10 +688,14 @@ static struct flight *alloc_flight(struct drp_cache *c)
 
 		if (f->state == FL_FREE)
 			return f;
-		if (f->state != FL_RUNNING && (best == NULL || f->done_ms < best->done_ms))
-			best = f;
+		if (f->state != FL_RUNNING) {
+			if (best == NULL || f->done_ms < best->done_ms)
+				best = f;
+		} else if (now > f->deadline_ms + STALE_FLIGHT_MS && stale == NULL) {
+			stale = f;
+		}
 	}
-	return best;
+	return best ? best : stale;
 }
 
 /* 1 when the running flight's leader is gone: it died (its robust owner
@@ -923,7 +930,7 @@ enum drp_cache_res drp_cache_begin(struct drp_cache *c, struct drp_cache_ticket 
 			t->took_over = 1;
 			COUNT(c, takeovers);
 		} else if (f == NULL || f->state != FL_ABANDONED) {
-			f = alloc_flight(c);
+			f = alloc_flight(c, now);
 		}
 		if (f != NULL) {
 			int wake = f->sleepers;
