@@ -423,14 +423,17 @@ static int pz_resolve_all(struct pz_ctx *c, char *err, size_t errlen)
 		struct pz_server *s = &c->srv[i];
 		struct drp_addr a;
 
-		if (drp_resolve(&s->hp, SOCK_DGRAM, &a, 1, s->resolve_err,
-		                sizeof(s->resolve_err)) == 1) {
+		char why[sizeof(s->resolve_err)] = "";
+
+		if (drp_resolve(&s->hp, SOCK_DGRAM, &a, 1, why, sizeof(why)) == 1) {
 			s->addr = a;
 			s->resolved = 1;
 			s->resolve_err[0] = 0;
-		} else if (!s->resolved && s->resolve_err[0] == 0) {
-			snprintf(s->resolve_err, sizeof(s->resolve_err), "cannot resolve %s",
-			         s->hp.host);
+		} else if (!s->resolved) {
+			/* keep the last good address on a failed refresh */
+			if (why[0] == 0)
+				snprintf(why, sizeof(why), "cannot resolve a server name");
+			memcpy(s->resolve_err, why, sizeof(why));
 		}
 	}
 	return 0;
