@@ -133,6 +133,31 @@ tail -n +"$((n0 + 1))" "$T/a.log" | grep -q '^C> a=auth&aresp=' || fail "drp did
 razor-check -home="$RH" "$SPAM2" || fail "razor-check: message reported by drp not listed"
 echo "ok: spam reported by drp is listed by razor-check"
 
+# the upload itself: razor-report and drp report, each to its own fresh
+# server, send the same bytes; the server's signatures of drp's upload
+# make razor-check hit
+start_server up1
+start_server up2
+uploads() { # log from-line: the upload units logged after that line
+	tail -n +"$2" "$1" | awk '/^C> -a=r&message=\*/ {u=1} u {print} u && /^C> \.\\r\\n$/ {u=0}'
+}
+for m in tests/data/syn_big_text.eml tests/data/syn_nul_bytes.eml tests/data/syn_crlf.eml \
+	tests/data/syn_forward_rfc822.eml tests/data/syn_mixed_attach.eml; do
+	n1=$(($(wc -l <"$T/up1.log") + 1))
+	n2=$(($(wc -l <"$T/up2.log") + 1))
+	razor-report -home="$RH" -rs "127.0.0.1:$PORT_up1" -f "$m" >"$T/o" 2>&1 ||
+		fail "razor-report $m: $(cat "$T/o")"
+	RAZOR_HOME=$RH "$DRP" report --network razor --server "127.0.0.1:$PORT_up2" <"$m" >"$T/o" ||
+		fail "drp report $m: $(cat "$T/o")"
+	uploads "$T/up1.log" "$n1" >"$T/u.rz"
+	uploads "$T/up2.log" "$n2" >"$T/u.drp"
+	[ -s "$T/u.rz" ] || fail "razor-report uploaded nothing for $m"
+	cmp -s "$T/u.rz" "$T/u.drp" || fail "uploads differ for $m:
+$(diff "$T/u.rz" "$T/u.drp" | head -20)"
+	razor-check -home="$RH" -rs "127.0.0.1:$PORT_up2" "$m" || fail "razor-check: drp's report of $m not listed"
+done
+echo "ok: drp's uploads are byte-identical to razor-report's"
+
 # ---- 4. revoke both ways
 razor-revoke -home="$RH" -f "$SPAM1" >"$T/o" 2>&1 || fail "razor-revoke: $(cat "$T/o")"
 out=$(drp check --network razor <"$SPAM1") && rc=0 || rc=$?
