@@ -3,7 +3,8 @@
 behave like CPython 3.11 (what pyzor 1.0.0 runs on): the HTML5 named
 character references, the charset alias names, and the decoding tables of
 the single-byte codecs.  Facts from the running Python, emitted as C data.
-Run: /usr/bin/python3 tests/peers/pyzor_gentables.py > core/pyzor_tables.h
+Run: /usr/bin/python3 tests/peers/pyzor_gentables.py > core/pyzor_tables.h &&
+     clang-format -i core/pyzor_tables.h
 """
 import codecs
 import encodings
