@@ -27,23 +27,23 @@ static void usage(FILE *f)
 	           "       [--show parts|sums|prepared|vr4|vr8|header [--part N]] < message\n");
 }
 
-static const struct drp_buf *shown(const struct drp_razor_msg *m, size_t i, const char *what)
+static struct drp_slice shown(const struct drp_razor_msg *m, size_t i, const char *what)
 {
 	const struct drp_razor_part *pt = &m->parts[i];
 
 	if (!strcmp(what, "prepared"))
-		return &pt->prepared;
+		return DRP_SLICE(pt->prepared.p, pt->prepared.len);
 	if (!strcmp(what, "vr4"))
-		return &pt->vr4;
-	return &pt->vr8;
+		return pt->vr4;
+	return pt->vr8;
 }
 
-static const char *sha1_hex(const struct drp_buf *b, char hex[41])
+static const char *sha1_hex(struct drp_slice b, char hex[41])
 {
 	uint8_t md[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
 
-	if (EVP_Digest(b->p ? (const void *)b->p : "", b->len, md, &n, EVP_sha1(), NULL) != 1)
+	if (EVP_Digest(b.p ? (const void *)b.p : "", b.len, md, &n, EVP_sha1(), NULL) != 1)
 		n = 0;
 	drp_hex(md, n, hex);
 	return hex;
@@ -56,16 +56,17 @@ static int show(const struct drp_razor_msg *m, const char *what, const char *par
 
 	if (!strcmp(what, "sums")) {
 		for (i = 0; i < m->nmails; i++)
-			printf("mail\t%zu\t%zu\t%s\n", i + 1, m->mails[i].header.len,
-			       sha1_hex(&m->mails[i].header, h1));
+			printf(
+			    "mail\t%zu\t%zu\t%s\n", i + 1, m->mails[i].header.len,
+			    sha1_hex(DRP_SLICE(m->mails[i].header.p, m->mails[i].header.len), h1));
 		for (i = 0; i < m->nparts; i++) {
 			const struct drp_razor_part *pt = &m->parts[i];
 
 			drp_razor_part_id(m, i, id, sizeof(id));
 			printf("%s\t%zu\t%zu\t%zu\t%s\t%s\t%s\t%s\n", id, pt->prepared.len,
 			       pt->vr8.len, pt->vr4.len, pt->skipped ? "skipped" : "used",
-			       sha1_hex(&pt->prepared, h1), sha1_hex(&pt->vr8, h2),
-			       sha1_hex(&pt->vr4, h3));
+			       sha1_hex(DRP_SLICE(pt->prepared.p, pt->prepared.len), h1),
+			       sha1_hex(pt->vr8, h2), sha1_hex(pt->vr4, h3));
 		}
 		return 0;
 	}
@@ -93,17 +94,17 @@ static int show(const struct drp_razor_msg *m, const char *what, const char *par
 		return 2;
 	}
 	for (i = 0; i < m->nparts; i++) {
-		const struct drp_buf *b = shown(m, i, what);
+		struct drp_slice b = shown(m, i, what);
 
 		drp_razor_part_id(m, i, id, sizeof(id));
 		if (part != NULL) {
 			if (strcmp(part, id))
 				continue;
-			fwrite(b->p, 1, b->len, stdout);
+			fwrite(b.p, 1, b.len, stdout);
 			return 0;
 		}
-		printf("== part %s len %zu\n", id, b->len);
-		fwrite(b->p, 1, b->len, stdout);
+		printf("== part %s len %zu\n", id, b.len);
+		fwrite(b.p, 1, b.len, stdout);
 		putchar('\n');
 	}
 	if (part != NULL) {

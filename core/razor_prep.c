@@ -587,12 +587,14 @@ int drp_razor_denewline(const uint8_t *in, size_t len, struct drp_buf *out)
 	return 1;
 }
 
-/* The shared steps of both chains, then each chain's tail. */
-static int chains(const uint8_t *part, size_t len, struct drp_buf *vr4, struct drp_buf *vr8,
-                  struct drp_buf *t1, struct drp_buf *t2)
+/* The shared steps of both chains, then each chain's tail; the results are
+ * views into `part` or the scratch buffers (t3 only for deHTMLxs, so the
+ * VR8 view stays valid). */
+static int chains(const uint8_t *part, size_t len, struct drp_slice *v4, struct drp_slice *v8,
+                  struct drp_buf *t1, struct drp_buf *t2, struct drp_buf *t3)
 {
-	const uint8_t *cur = part, *bp;
-	size_t n = len, bl;
+	const uint8_t *cur = part;
+	size_t n = len;
 	int r;
 
 	r = drp_razor_debase64(cur, n, t1);
@@ -609,39 +611,35 @@ static int chains(const uint8_t *part, size_t len, struct drp_buf *vr4, struct d
 		cur = t2->p;
 		n = t2->len;
 	}
-	if (vr8) {
-		strip_header(cur, n, &bp, &bl);
-		drp_buf_reset(vr8);
-		if (drp_buf_append(vr8, bp, bl) < 0)
+	strip_header(cur, n, &v8->p, &v8->len);
+	if (drp_razor_is_html(cur, n)) {
+		if (drp_razor_dehtml(cur, n, t3) < 0)
 			return -1;
-	}
-	if (vr4) {
-		if (drp_razor_is_html(cur, n)) {
-			struct drp_buf *t = cur == t1->p ? t2 : t1;
-
-			if (drp_razor_dehtml(cur, n, t) < 0)
-				return -1;
-			cur = t->p;
-			n = t->len;
-		}
-		strip_header(cur, n, &bp, &bl);
-		drp_buf_reset(vr4);
-		if (drp_buf_append(vr4, bp, bl) < 0)
-			return -1;
+		strip_header(t3->p, t3->len, &v4->p, &v4->len);
+	} else {
+		*v4 = *v8;
 	}
 	return 0;
 }
 
 int drp_razor_preproc(const uint8_t *part, size_t len, int dehtml, struct drp_buf *out)
 {
-	struct drp_buf t1, t2;
+	struct drp_buf t1, t2, t3;
+	struct drp_slice v4, v8;
 	int rc;
 
 	drp_buf_init(&t1);
 	drp_buf_init(&t2);
-	rc = chains(part, len, dehtml ? out : NULL, dehtml ? NULL : out, &t1, &t2);
+	drp_buf_init(&t3);
+	rc = chains(part, len, &v4, &v8, &t1, &t2, &t3);
+	drp_buf_reset(out);
+	if (rc == 0 && dehtml)
+		rc = drp_buf_append(out, v4.p, v4.len);
+	else if (rc == 0)
+		rc = drp_buf_append(out, v8.p, v8.len);
 	drp_buf_free(&t1);
 	drp_buf_free(&t2);
+	drp_buf_free(&t3);
 	return rc;
 }
 
@@ -766,23 +764,57 @@ struct prep_ctx {
 	size_t cap_parts;
 	unsigned mail;
 	unsigned index;
-	struct drp_buf t1, t2; /* chain scratch */
+	struct drp_buf t1, t2, t3; /* chain scratch */
 };
+
+/* Length of p after s/\r+\n/\n/g. */
+static size_t crlf_len(const uint8_t *p, size_t n)
+{
+	const uint8_t *c = p, *end = p + n;
+	size_t drop = 0;
+
+	while ((c = memchr(c, '\r', (size_t)(end - c))) != NULL) {
+		const uint8_t *r = c;
+
+		while (r < end && *r == '\r')
+			r++;
+		if (r < end && *r == '\n')
+			drop += (size_t)(r - c);
+		c = r;
+	}
+	return n - drop;
+}
+
+/* Keep a cleaned text: a view into the prepared part when it is one,
+ * else a copy in own. */
+static int keep_text(struct drp_razor_part *pt, struct drp_slice *v, size_t *off)
+{
+	const uint8_t *b = pt->prepared.p;
+
+	if (v->len == 0)
+		v->p = b; /* never a view into scratch memory */
+	if (v->len == 0 || (v->p >= b && v->p + v->len <= b + pt->prepared.len)) {
+		*off = SIZE_MAX;
+		return 0;
+	}
+	*off = pt->own.len;
+	return drp_buf_append(&pt->own, v->p, v->len);
+}
 
 /* prep_part of the leaf AGENT_LINE + hdr (kept header lines) + body. */
 static int prep_part(struct prep_ctx *c, const uint8_t *hdr, size_t hl, const uint8_t *body,
                      size_t bl)
 {
-	struct drp_buf h, b;
+	struct drp_buf h;
 	struct drp_razor_part *pt;
-	size_t blen;
+	struct drp_slice v4, v8;
+	size_t blen, o4, o8;
 	int oom = 0;
 
 	if (pl_false(body, bl))
 		return 0; /* an empty body drops the part */
 	drp_buf_init(&h);
-	drp_buf_init(&b);
-	blen = crlf_fix(body, bl, &b, DRP_RAZOR_MAX_PART_BODY, &oom);
+	blen = crlf_len(body, bl);
 	if (blen > DRP_RAZOR_MAX_PART_BODY &&
 	    drp_buf_printf(&h, "X-Razor2-Origlen-Body: %zu\n", blen) < 0)
 		oom = 1;
@@ -790,9 +822,12 @@ static int prep_part(struct prep_ctx *c, const uint8_t *hdr, size_t hl, const ui
 		oom = 1;
 	crlf_fix(hdr, hl, &h, SIZE_MAX, &oom);
 	if (oom || cap_header(&h, DRP_RAZOR_MAX_PART_HEADER) < 0 || drp_buf_putc(&h, '\n') < 0 ||
-	    drp_buf_append(&h, b.p, b.len) < 0)
+	    drp_buf_reserve(&h, blen < DRP_RAZOR_MAX_PART_BODY ? blen : DRP_RAZOR_MAX_PART_BODY) <
+	        0)
 		goto fail;
-	drp_buf_free(&b);
+	crlf_fix(body, bl, &h, DRP_RAZOR_MAX_PART_BODY, &oom);
+	if (oom)
+		goto fail;
 	if (c->m->nparts == c->cap_parts) {
 		size_t nc = c->cap_parts ? c->cap_parts * 2 : 4;
 		struct drp_razor_part *nv = realloc(c->m->parts, nc * sizeof(*nv));
@@ -807,16 +842,22 @@ static int prep_part(struct prep_ctx *c, const uint8_t *hdr, size_t hl, const ui
 	pt->mail = c->mail;
 	pt->index = c->index++;
 	pt->prepared = h;
-	drp_buf_init(&pt->vr4);
-	drp_buf_init(&pt->vr8);
+	drp_buf_init(&pt->own);
 	part_type(pt);
-	if (chains(pt->prepared.p, pt->prepared.len, &pt->vr4, &pt->vr8, &c->t1, &c->t2) < 0)
+	if (chains(pt->prepared.p, pt->prepared.len, &v4, &v8, &c->t1, &c->t2, &c->t3) < 0 ||
+	    keep_text(pt, &v8, &o8) < 0 || (v4.p != v8.p && keep_text(pt, &v4, &o4) < 0))
 		return -1;
+	if (v4.p == v8.p)
+		o4 = o8;
+	/* views are taken once own has stopped growing */
+	pt->vr8.p = o8 == SIZE_MAX ? v8.p : pt->own.p + o8;
+	pt->vr8.len = v8.len;
+	pt->vr4.p = o4 == SIZE_MAX ? v4.p : pt->own.p + o4;
+	pt->vr4.len = v4.len;
 	pt->skipped = skip_part(pt->vr8.p, pt->vr8.len);
 	return 0;
 fail:
 	drp_buf_free(&h);
-	drp_buf_free(&b);
 	return -1;
 }
 
@@ -1103,6 +1144,7 @@ int drp_razor_prepare(const uint8_t *msg, size_t len, struct drp_razor_msg *m, c
 	c.m = m;
 	drp_buf_init(&c.t1);
 	drp_buf_init(&c.t2);
+	drp_buf_init(&c.t3);
 	nl = memchr(msg, '\n', len);
 	first = nl ? (size_t)(nl - msg) + 1 : len;
 	if (pl_false(msg, first)) /* `next unless $line` */
@@ -1161,6 +1203,7 @@ int drp_razor_prepare(const uint8_t *msg, size_t len, struct drp_razor_msg *m, c
 	}
 	drp_buf_free(&c.t1);
 	drp_buf_free(&c.t2);
+	drp_buf_free(&c.t3);
 	return rc;
 }
 
@@ -1170,8 +1213,7 @@ void drp_razor_msg_free(struct drp_razor_msg *m)
 
 	for (i = 0; i < m->nparts; i++) {
 		drp_buf_free(&m->parts[i].prepared);
-		drp_buf_free(&m->parts[i].vr4);
-		drp_buf_free(&m->parts[i].vr8);
+		drp_buf_free(&m->parts[i].own);
 	}
 	for (i = 0; i < m->nmails; i++)
 		drp_buf_free(&m->mails[i].header);

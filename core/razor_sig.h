@@ -48,8 +48,10 @@ struct drp_razor_part {
 	int is_text;             /* logic methods 2/3: Content-Type text/ (or none) */
 	int is_inline;           /* logic method 2: Content-Disposition: inline */
 	struct drp_buf prepared; /* prep_part output, what a report uploads */
-	struct drp_buf vr4;      /* after the VR4 chain, header removed */
-	struct drp_buf vr8;      /* after the VR8 chain, header removed */
+	struct drp_slice vr4;    /* after the VR4 chain, header removed */
+	struct drp_slice vr8;    /* after the VR8 chain, header removed */
+	struct drp_buf own;      /* storage of vr4/vr8 when they are not views
+	                          * into `prepared` */
 };
 
 /* One message of the input (an mbox input may hold several). */
