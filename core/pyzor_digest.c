@@ -2026,12 +2026,62 @@ static void leaf_add(struct pz_leaf *lf, const struct pz_line *ln)
 }
 
 /* Read the rest of the current part into a leaf payload. */
+/* The line starting at p ends an enclosing part (an eof matcher hits). */
+static int ends_part(const struct walk *w, size_t p)
+{
+	const uint8_t *e = memchr(w->p + p, '\n', w->n - p);
+	size_t len = e ? (size_t)(e - (w->p + p)) + 1 : w->n - p;
+	int k;
+
+	for (k = 0; k < w->neof; k++)
+		if (delim_match(w->p + p, len, &w->eof[k]))
+			return 1;
+	return 0;
+}
+
+/* Read the rest of the current part into a leaf payload.  Without CR in
+ * the input and with only boundary matchers active, the lines that can end
+ * the part are those starting with "--": jump between them instead of
+ * splitting every line (same result as the line loop below). */
 static void read_rest(struct walk *w, struct pz_leaf *lf)
 {
 	struct pz_line ln;
+	size_t start, p;
+	int k;
 
-	while (read_line(w, &ln))
+	while (w->nunread > 0) {
+		if (!read_line(w, &ln))
+			return;
 		leaf_add(lf, &ln);
+	}
+	for (k = 0; k < w->neof; k++)
+		if (w->eof[k].b == NULL)
+			break;
+	if (w->has_cr || k < w->neof) {
+		while (read_line(w, &ln))
+			leaf_add(lf, &ln);
+		return;
+	}
+	start = p = w->pos;
+	for (;;) {
+		const uint8_t *q;
+
+		if (w->neof > 0 && p + 1 < w->n && w->p[p] == '-' && w->p[p + 1] == '-' &&
+		    ends_part(w, p))
+			break;
+		q = w->neof > 0 ? drp_memmem(w->p + p, w->n - p, "\n--", 3) : NULL;
+		if (q == NULL) {
+			p = w->n;
+			break;
+		}
+		p = (size_t)(q - w->p) + 1;
+	}
+	if (p > start) {
+		ln.off = start;
+		ln.len = p - start;
+		leaf_add(lf, &ln);
+	}
+	w->pos = p; /* a delimiter line is read again by the multipart */
 }
 
 static void skip_rest(struct walk *w)
