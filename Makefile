@@ -23,7 +23,7 @@ CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes \
-	-Wno-unused-parameter
+	-Wno-unused-parameter -Wno-format-truncation
 OPT ?= -O2 -g
 CPPFLAGS += -D_GNU_SOURCE -Icore $(PKG_CFLAGS)
 CFLAGS += -std=c11 $(OPT) $(WARN) -fno-strict-aliasing -fstack-protector-strong
