@@ -1210,7 +1210,9 @@ static void sess_run_sync(struct rz_sess *s, long timeout_ms)
 /* ------------------------------------------------------------------ */
 /* context */
 
-static int add_server(struct rz_ctx *c, const char *name)
+/* A server by its list name; hp (may be NULL) when already parsed, as for
+ * razor_servers, which also allows [IPv6]:port. */
+static int add_server(struct rz_ctx *c, const char *name, const struct drp_hostport *hp)
 {
 	struct rz_server *v, *sv;
 	char path[PATH_MAX], err[160];
@@ -1228,7 +1230,9 @@ static int add_server(struct rz_ctx *c, const char *name)
 	sv = &c->srv[c->nsrv];
 	memset(sv, 0, sizeof(*sv));
 	snprintf(sv->name, sizeof(sv->name), "%s", name);
-	if (drp_razor_lst_hostport(name, &sv->hp) < 0)
+	if (hp != NULL)
+		sv->hp = *hp;
+	else if (drp_razor_lst_hostport(name, &sv->hp) < 0)
 		return -1;
 	drp_razor_kv_init(&sv->state);
 	drp_razor_srvconf_default(&sv->conf);
@@ -1274,7 +1278,7 @@ static void set_list(struct rz_ctx *c, const struct drp_razor_lst *l, int *idx, 
 
 	*n = 0;
 	for (i = 0; i < l->n; i++) {
-		int k = add_server(c, l->name[i]);
+		int k = add_server(c, l->name[i], NULL);
 
 		if (k >= 0)
 			idx[(*n)++] = k;
@@ -1546,13 +1550,13 @@ static int ctx_build(const struct drp_config *cfg, struct rz_ctx **out, int need
 			char name[DRP_RAZOR_NAME_MAX];
 			int idx;
 
-			put(name, sizeof(name), "%s:%u", hp[i].host, hp[i].port);
-			idx = add_server(c, name);
+			put(name, sizeof(name), strchr(hp[i].host, ':') ? "[%s]:%u" : "%s:%u",
+			    hp[i].host, hp[i].port);
+			idx = add_server(c, name, &hp[i]);
 			if (idx < 0) {
 				snprintf(err, errlen, "razor_servers: bad server '%s'", name);
 				goto fail;
 			}
-			c->srv[idx].hp = hp[i];
 			c->cat[c->ncat++] = idx;
 			c->nom[c->nnom++] = idx;
 		}
@@ -1633,7 +1637,7 @@ int drp_razor_replay(enum drp_op op, const uint8_t *msg, size_t len, const uint8
 	snprintf(c->user, sizeof(c->user), "replay");
 	snprintf(c->pass, sizeof(c->pass), "secret");
 	c->have_ident = 1;
-	if (add_server(c, "127.0.0.1:2703") < 0)
+	if (add_server(c, "127.0.0.1:2703", NULL) < 0)
 		goto out;
 	c->cat[c->ncat++] = 0;
 	c->nom[c->nnom++] = 0;
