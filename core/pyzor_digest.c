@@ -1907,6 +1907,200 @@ static int get_param(struct drp_slice val, const char *name, struct drp_buf *out
 	return 0;
 }
 
+/* One RFC 2231 piece of a parameter: name*, name*N or name*N*. */
+struct p2231 {
+	long num; /* -1: no number */
+	struct drp_slice v;
+	int enc;
+};
+
+/* "\w+\*([0-9]+\*?)?" with \w+ equal to `name`: 1 and the number/flag */
+static int p2231_name(struct drp_slice nm, const char *name, long *num, int *enc)
+{
+	size_t l = strlen(name), i;
+
+	if (nm.len <= l || !drp_slice_iprefix(nm, name) || nm.p[l] != '*')
+		return 0;
+	*enc = nm.p[nm.len - 1] == '*';
+	*num = -1;
+	if (nm.len == l + 1)
+		return 1;
+	for (i = l + 1, *num = 0; i < nm.len && is_digit(nm.p[i]); i++)
+		*num = *num > 100000 ? *num : *num * 10 + (nm.p[i] - '0');
+	if (i == l + 1)
+		return 0;
+	if (i < nm.len && nm.p[i] == '*')
+		i++;
+	return i == nm.len;
+}
+
+static int p2231_less(const struct p2231 *a, const struct p2231 *b)
+{
+	size_t m;
+	int c;
+
+	if (a->num != b->num)
+		return a->num < b->num;
+	m = a->v.len < b->v.len ? a->v.len : b->v.len;
+	c = m ? memcmp(a->v.p, b->v.p, m) : 0;
+	if (c != 0)
+		return c < 0;
+	if (a->v.len != b->v.len)
+		return a->v.len < b->v.len;
+	return a->enc < b->enc;
+}
+
+/*
+ * email.utils.decode_params for one name, used when no plain name= exists:
+ * the pieces sorted as Python sorts them, each unquoted, %-decoded when
+ * its name ends in '*', joined into out.  *ext is set when any piece was
+ * encoded (the value then starts with charset'language').  1 found, 0 not
+ * (also when numbered and unnumbered pieces mix: Python raises there).
+ */
+static int get_param2231(struct drp_slice val, const char *name, struct drp_buf *out, int *ext)
+{
+	struct p2231 pc[32];
+	size_t pos = 0, n = val.len, k, i;
+	int np = 0, none = 0, nums = 0, first = 1;
+
+	*ext = 0;
+	out->len = 0;
+	for (;;) {
+		size_t end, q = 0, bq = 0;
+		struct drp_slice f;
+		const uint8_t *eq;
+
+		if (!first) {
+			if (pos >= n || val.p[pos] != ';')
+				break;
+			pos++;
+		}
+		for (end = pos; end < n; end++) {
+			if (val.p[end] == ';' && (end == pos || (q - bq) % 2 == 0))
+				break;
+			if (val.p[end] == '"') {
+				q++;
+				if (end > pos && val.p[end - 1] == '\\')
+					bq++;
+			}
+		}
+		f = DRP_SLICE(val.p + pos, end - pos);
+		eq = memchr(f.p, '=', f.len);
+		if (!first && eq != NULL && np < 32) {
+			struct drp_slice nm = sl_strip(DRP_SLICE(f.p, (size_t)(eq - f.p)));
+
+			if (p2231_name(nm, name, &pc[np].num, &pc[np].enc)) {
+				pc[np].v =
+				    sl_strip(DRP_SLICE(eq + 1, f.len - (size_t)(eq - f.p) - 1));
+				none |= pc[np].num < 0;
+				nums |= pc[np].num >= 0;
+				np++;
+			}
+		}
+		first = 0;
+		pos = end;
+	}
+	if (np == 0 || (none && nums))
+		return 0;
+	for (k = 1; k < (size_t)np; k++) /* insertion sort: few pieces */
+		for (i = k; i > 0 && p2231_less(&pc[i], &pc[i - 1]); i--) {
+			struct p2231 t = pc[i];
+
+			pc[i] = pc[i - 1];
+			pc[i - 1] = t;
+		}
+	for (k = 0; k < (size_t)np; k++) {
+		struct drp_buf u;
+
+		drp_buf_init(&u);
+		if (unquote_into(pc[k].v, &u) < 0) {
+			drp_buf_free(&u);
+			return -1;
+		}
+		for (i = 0; i < u.len; i++) {
+			uint8_t c = u.p[i];
+
+			if (pc[k].enc && c == '%' && i + 2 < u.len && hexv(u.p[i + 1]) >= 0 &&
+			    hexv(u.p[i + 2]) >= 0) {
+				c = (uint8_t)(hexv(u.p[i + 1]) << 4 | hexv(u.p[i + 2]));
+				i += 2;
+			}
+			if (drp_buf_putc(out, c) < 0) {
+				drp_buf_free(&u);
+				return -1;
+			}
+		}
+		*ext |= pc[k].enc;
+		drp_buf_free(&u);
+	}
+	return 1;
+}
+
+/* The charset'language'text split of an extended value: text moved to the
+ * front of b; returns 1 when a charset part was present (non-empty). */
+static int split_2231(struct drp_buf *b, int *known_charset)
+{
+	uint8_t *t1 = memchr(b->p, '\'', b->len), *t2;
+	size_t off;
+	int has_cs;
+
+	*known_charset = 0;
+	if (t1 == NULL || (t2 = memchr(t1 + 1, '\'', b->len - (size_t)(t1 + 1 - b->p))) == NULL)
+		return 0;
+	has_cs = t1 > b->p;
+	if (has_cs)
+		*known_charset = cs_lookup((const char *)b->p, (size_t)(t1 - b->p)) != NULL;
+	off = (size_t)(t2 + 1 - b->p);
+	memmove(b->p, t2 + 1, b->len - off);
+	b->len -= off;
+	return has_cs;
+}
+
+/* get_content_charset's view: 1 and the (unlowered) name in out, 0 none. */
+static int get_charset(const struct pz_part *pt, struct drp_buf *out)
+{
+	int r, ext, known;
+
+	if (!pt->has_ct)
+		return 0;
+	r = get_param(pt->ct, "charset", out);
+	if (r != 0)
+		return r;
+	r = get_param2231(pt->ct, "charset", out, &ext);
+	if (r == 1 && ext)
+		split_2231(out, &known); /* str(text, charset): ASCII text stays */
+	return r;
+}
+
+/* get_boundary before the final rstrip: 1 and the value in out, 0 none. */
+static int get_boundary(const struct pz_part *pt, struct drp_buf *out)
+{
+	struct drp_buf t;
+	int r, ext, known;
+
+	drp_buf_init(&t);
+	r = get_param(pt->ct, "boundary", &t);
+	if (r == 0) {
+		r = get_param2231(pt->ct, "boundary", &t, &ext);
+		if (r == 1 && ext) {
+			/* collapse_rfc2231_value: decoded with the charset
+			 * (us-ascii when absent); an unknown one -> unquote */
+			int has_cs = split_2231(&t, &known);
+
+			if (!has_cs || known) {
+				out->len = 0;
+				r = drp_buf_append(out, t.p, t.len) < 0 ? -1 : 1;
+				drp_buf_free(&t);
+				return r;
+			}
+		}
+	}
+	if (r == 1 && unquote_into(DRP_SLICE(t.p, t.len), out) < 0)
+		r = -1;
+	drp_buf_free(&t);
+	return r;
+}
+
 /* get_content_type and friends (7.7.2) */
 static void classify(struct pz_part *pt, int dflt_rfc822)
 {
@@ -2172,7 +2366,7 @@ static int emit_leaf(struct walk *w, struct pz_leaf *lf)
 				dec = DRP_SLICE(db->p, db->len);
 		}
 		/* get_content_charset: unquoted, ASCII only, lowercased */
-		r = lf->pt.has_ct ? get_param(lf->pt.ct, "charset", cs) : 0;
+		r = get_charset(&lf->pt, cs);
 		if (r < 0)
 			return -1;
 		if (r == 1) {
@@ -2235,7 +2429,17 @@ static int emit_leaf(struct walk *w, struct pz_leaf *lf)
 	{
 		struct drp_buf txt;
 
+		/* get_param('charset'): a plain value, or joined RFC 2231
+		 * pieces (an extended one is a tuple there, which Python cannot
+		 * decode with: read as ASCII) */
 		r = lf->pt.has_ct ? get_param(lf->pt.ct, "charset", cs) : 0;
+		if (r == 0 && lf->pt.has_ct) {
+			int ext;
+
+			r = get_param2231(lf->pt.ct, "charset", cs, &ext);
+			if (r == 1 && ext)
+				r = 0;
+		}
 		if (r < 0)
 			return -1;
 		drp_buf_init(&txt);
@@ -2272,25 +2476,22 @@ static void multipart_body(struct walk *w, struct pz_part *pt, int depth)
 	int r, capturing = 1, close_seen = 0;
 
 	memset(&pre, 0, sizeof(pre));
-	r = get_param(pt->ct, "boundary", &w->b3);
+	drp_buf_init(&bnd);
+	r = get_boundary(pt, &bnd);
 	if (r < 0) {
 		w->oom = 1;
+		drp_buf_free(&bnd);
 		return;
 	}
 	if (r == 0) { /* no boundary: the whole body is one raw payload */
+		drp_buf_free(&bnd);
 		memset(&w->pending, 0, sizeof(w->pending));
 		w->pending.pt = *pt;
 		read_rest(w, &w->pending);
 		w->has_pending = 1;
 		return;
 	}
-	/* get_boundary: unquoted a second time, then right-stripped */
-	drp_buf_init(&bnd);
-	if (unquote_into(DRP_SLICE(w->b3.p, w->b3.len), &bnd) < 0) {
-		w->oom = 1;
-		drp_buf_free(&bnd);
-		return;
-	}
+	/* get_boundary: right-stripped */
 	while (bnd.len && py_strip_ws[bnd.p[bnd.len - 1]])
 		bnd.len--;
 	m.never = 0;

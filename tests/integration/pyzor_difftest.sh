@@ -13,11 +13,12 @@ trap 'rm -rf "$T"' EXIT INT TERM
 SEED=${PYZOR_DIFF_SEED:-7}
 COUNT=${PYZOR_DIFF_COUNT:-400}
 /usr/bin/python3 "$ROOT/tests/peers/pyzor_difftest.py" "$T" "$COUNT" "$SEED" || exit 1
-ok=0 bad=0
+ok=0 bad=0 skip=0
 while IFS='	' read -r f want; do
+	[ "$want" = SKIP ] && { skip=$((skip + 1)); continue; }
 	got=$("$DRP" digest --network pyzor <"$T/$f" 2>/dev/null)
 	if [ "$got" = "$want" ]; then ok=$((ok + 1)); else
 		bad=$((bad + 1)); echo "differs: seed $SEED $f: drp $got pyzor $want"; fi
 done <"$T/expected.tsv"
-echo "pyzor_difftest: $ok/$((ok + bad)) random messages match pyzor (seed $SEED)"
+echo "pyzor_difftest: $ok/$((ok + bad)) random messages match pyzor (seed $SEED; $skip where pyzor itself dies skipped)"
 [ $bad -eq 0 ]

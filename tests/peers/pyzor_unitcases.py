@@ -84,6 +84,11 @@ cases = [
  ("pieced_10", H+b"\n"+b"".join(b"line number %d here ok\n" % i for i in range(10))),
  ("pieced_33", H+b"\n"+b"".join(b"line number %d here ok\n" % i for i in range(33))),
  ("empty_body", H+b"\n"),
+ ("rfc2231_charset", H+b"Content-Type: text/plain; charset*=us-ascii'en'iso-8859-1\n\ncaf\xe9 cr\xe8me br\xfbl\xe9e\n"),
+ ("rfc2231_charset_pieces", H+b"Content-Type: text/plain; charset*0=\"iso-8859\"; charset*1=\"-1\"\n\ncaf\xe9 cr\xe8me br\xfbl\xe9e\n"),
+ ("rfc2231_plain_wins", H+b"Content-Type: text/plain; charset*=''utf-8; charset=iso-8859-1\n\ncaf\xe9 cr\xe8me br\xfbl\xe9e\n"),
+ ("rfc2231_boundary_pieces", H+b"Content-Type: multipart/mixed; boundary*0=\"ab\"; boundary*1=\"cd\"\n\n--abcd\n\nboundary made of pieces\n--abcd--\n"),
+ ("rfc2231_boundary_encoded", H+b"Content-Type: multipart/mixed; boundary*=''a%62c\n\n--abc\n\nencoded boundary body\n--abc--\n"),
 ]
 nul_cases=[("nul_token", H+b"\nab\x00cd\x00ef\x00gh\x00ij words\nshort\x00\x00\x00\n")]
 def cstr(b):

@@ -269,6 +269,29 @@ static const struct pz_case cases[] = {
      616, "32e1419151c9998bc39780ca99bb574e0d5b3238", 0, 0},
     {"empty_body", "From: a@b.c\nSubject: x\n\n", 24, "", 0,
      "da39a3ee5e6b4b0d3255bfef95601890afd80709", 0, 0},
+    {"rfc2231_charset",
+     "From: a@b.c\nSubject: x\nContent-Type: text/plain; "
+     "charset*=us-ascii'en'iso-8859-1\n\ncaf\351 cr\350me br\373l\351e\n",
+     100, "caf\303\251cr\303\250mebr\303\273l\303\251e", 19,
+     "b71270aa2bcf5ffc8d77ab043cf94647c9cbc48b", 0, 0},
+    {"rfc2231_charset_pieces",
+     "From: a@b.c\nSubject: x\nContent-Type: text/plain; charset*0=\"iso-8859\"; "
+     "charset*1=\"-1\"\n\ncaf\351 cr\350me br\373l\351e\n",
+     105, "caf\303\251cr\303\250mebr\303\273l\303\251e", 19,
+     "b71270aa2bcf5ffc8d77ab043cf94647c9cbc48b", 0, 0},
+    {"rfc2231_plain_wins",
+     "From: a@b.c\nSubject: x\nContent-Type: text/plain; charset*=''utf-8; "
+     "charset=iso-8859-1\n\ncaf\351 cr\350me br\373l\351e\n",
+     105, "caf\303\251cr\303\250mebr\303\273l\303\251e", 19,
+     "b71270aa2bcf5ffc8d77ab043cf94647c9cbc48b", 0, 0},
+    {"rfc2231_boundary_pieces",
+     "From: a@b.c\nSubject: x\nContent-Type: multipart/mixed; boundary*0=\"ab\"; "
+     "boundary*1=\"cd\"\n\n--abcd\n\nboundary made of pieces\n--abcd--\n",
+     129, "boundarymadeofpieces", 20, "20f5805c413823f1aa009add25d4513bbd9d352f", 0, 0},
+    {"rfc2231_boundary_encoded",
+     "From: a@b.c\nSubject: x\nContent-Type: multipart/mixed; "
+     "boundary*=''a%62c\n\n--abc\n\nencoded boundary body\n--abc--\n",
+     110, "encodedboundarybody", 19, "d2103fdab431e361fa69ee92e5353293c1391c5b", 0, 0},
     {"nul_token_1_0",
      "From: a@b.c\nSubject: x\n\nab\000cd\000ef\000gh\000ij words\nshort\000\000\000\n", 54,
      "short\000\000\000", 8, "76f9425fd1eaae89ab5f38d8db92a98ad2da0342", 0, 0},
