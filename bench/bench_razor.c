@@ -6,6 +6,7 @@
  *       prints messages/s, signatures/s and MB/s.
  *   bench_razor -L MB [-t SECONDS]   large synthetic messages (one text part,
  *       and a multipart of 50 KiB HTML/base64/QP parts), MB/s for each.
+ *   bench_razor -L MB -D   writes the large multipart message to stdout.
  *
  * Time is this process's CPU time, so a busy machine does not skew the
  * comparison with the Perl side.  Output lines are "key value" pairs for
@@ -192,9 +193,9 @@ int main(int argc, char **argv)
 	size_t large = 0, nm, i, bytes = 0;
 	struct msgbuf *ms;
 	long msgs = 0, sigs = 0;
-	int c;
+	int c, dump = 0;
 
-	while ((c = getopt(argc, argv, "t:e:L:")) != -1) {
+	while ((c = getopt(argc, argv, "t:e:L:D")) != -1) {
 		switch (c) {
 		case 't':
 			secs = atof(optarg);
@@ -205,10 +206,21 @@ int main(int argc, char **argv)
 		case 'L':
 			large = (size_t)atol(optarg);
 			break;
+		case 'D':
+			dump = 1;
+			break;
 		default:
 			fprintf(stderr, "usage: bench_razor [-t SECS] [-e EP4] FILE... | -L MB\n");
 			return 2;
 		}
+	}
+	if (large && dump) {
+		struct msgbuf m;
+
+		make_large(&m, large, 1);
+		fwrite(m.p, 1, m.n, stdout);
+		free(m.p);
+		return 0;
 	}
 	if (large) {
 		int mp;

@@ -104,13 +104,13 @@ static int blank_split(const uint8_t *p, size_t n, size_t *hend, size_t *bstart)
 	return 0;
 }
 
-/* `s/\r+\n/\n/g` of p into out, writing at most `max` bytes; returns the
- * full length the substitution would give. */
-static size_t crlf_fix(const uint8_t *p, size_t n, struct drp_buf *out, size_t max, int *oom)
+/* `s/\r+\n/\n/g` of p into out, writing at most `max` bytes (crlf_len
+ * gives the full length). */
+static void crlf_fix(const uint8_t *p, size_t n, struct drp_buf *out, size_t max, int *oom)
 {
 	size_t total = 0, i = 0;
 
-	while (i < n) {
+	while (i < n && total < max) {
 		const uint8_t *cr = memchr(p + i, '\r', n - i);
 		size_t run = cr ? (size_t)(cr - p) - i : n - i, j;
 
@@ -142,7 +142,6 @@ static size_t crlf_fix(const uint8_t *p, size_t n, struct drp_buf *out, size_t m
 		total += run;
 		i = j;
 	}
-	return total;
 }
 
 /* `s/([^\n]+)$//s` after a cut: delete the last line's text when it ends
@@ -185,26 +184,20 @@ static int cap_header(struct drp_buf *h, size_t max)
 
 /* ---- deBase64 ---- */
 
-/* Base64 values; '=' keeps its uuencode value 29 (marked 64+29 until the
- * trailing run is stripped); -1 for bytes deBase64 deletes. */
-static const signed char b64tab[256] = {
-    ['A'] = 0,  ['B'] = 1,       ['C'] = 2,  ['D'] = 3,  ['E'] = 4,  ['F'] = 5,  ['G'] = 6,
-    ['H'] = 7,  ['I'] = 8,       ['J'] = 9,  ['K'] = 10, ['L'] = 11, ['M'] = 12, ['N'] = 13,
-    ['O'] = 14, ['P'] = 15,      ['Q'] = 16, ['R'] = 17, ['S'] = 18, ['T'] = 19, ['U'] = 20,
-    ['V'] = 21, ['W'] = 22,      ['X'] = 23, ['Y'] = 24, ['Z'] = 25, ['a'] = 26, ['b'] = 27,
-    ['c'] = 28, ['d'] = 29,      ['e'] = 30, ['f'] = 31, ['g'] = 32, ['h'] = 33, ['i'] = 34,
-    ['j'] = 35, ['k'] = 36,      ['l'] = 37, ['m'] = 38, ['n'] = 39, ['o'] = 40, ['p'] = 41,
-    ['q'] = 42, ['r'] = 43,      ['s'] = 44, ['t'] = 45, ['u'] = 46, ['v'] = 47, ['w'] = 48,
-    ['x'] = 49, ['y'] = 50,      ['z'] = 51, ['0'] = 52, ['1'] = 53, ['2'] = 54, ['3'] = 55,
-    ['4'] = 56, ['5'] = 57,      ['6'] = 58, ['7'] = 59, ['8'] = 60, ['9'] = 61, ['+'] = 62,
-    ['/'] = 63, ['='] = 64 + 29,
+/* Base64 value + 1 (0: a byte deBase64 deletes); '=' keeps its uuencode
+ * value 29, marked with 64 until the trailing run is stripped. */
+static const uint8_t b64tab[256] = {
+    ['A'] = 1,  ['B'] = 2,           ['C'] = 3,  ['D'] = 4,  ['E'] = 5,  ['F'] = 6,  ['G'] = 7,
+    ['H'] = 8,  ['I'] = 9,           ['J'] = 10, ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14,
+    ['O'] = 15, ['P'] = 16,          ['Q'] = 17, ['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21,
+    ['V'] = 22, ['W'] = 23,          ['X'] = 24, ['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28,
+    ['c'] = 29, ['d'] = 30,          ['e'] = 31, ['f'] = 32, ['g'] = 33, ['h'] = 34, ['i'] = 35,
+    ['j'] = 36, ['k'] = 37,          ['l'] = 38, ['m'] = 39, ['n'] = 40, ['o'] = 41, ['p'] = 42,
+    ['q'] = 43, ['r'] = 44,          ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48, ['w'] = 49,
+    ['x'] = 50, ['y'] = 51,          ['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56,
+    ['4'] = 57, ['5'] = 58,          ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62, ['+'] = 63,
+    ['/'] = 64, ['='] = 64 + 29 + 1,
 };
-
-/* 0 in the table above means either 'A' or "not base64". */
-static int b64val(uint8_t c)
-{
-	return (b64tab[c] || c == 'A') ? b64tab[c] : -1;
-}
 
 /*
  * One chunk of at most 60 values through Perl's unpack("u") with the length
@@ -286,10 +279,10 @@ int drp_razor_debase64(const uint8_t *in, size_t len, struct drp_buf *out)
 	out->len = hend + 2;
 	vals = out->p + out->len;
 	for (i = ds; i < de; i++) {
-		int v = b64val(in[i]);
+		uint8_t v = b64tab[in[i]];
 
-		if (v >= 0)
-			vals[nv++] = (uint8_t)v;
+		vals[nv] = (uint8_t)(v - 1);
+		nv += v != 0;
 	}
 	while (nv > 0 && vals[nv - 1] == 64 + 29) /* s/=+$// */
 		nv--;
@@ -1075,7 +1068,7 @@ out:
 /* prep_mail's header block for uploads (report_headers = 1). */
 static int mail_header(const uint8_t *mail, size_t len, struct drp_buf *out)
 {
-	size_t hend, bstart, i;
+	size_t hend, bstart, i, w;
 	struct drp_buf h;
 
 	if (!blank_split(mail, len, &hend, &bstart))
@@ -1086,16 +1079,23 @@ static int mail_header(const uint8_t *mail, size_t len, struct drp_buf *out)
 		drp_buf_free(&h);
 		return -1;
 	}
-	/* Core: s/\r\n/\n/g */
-	drp_buf_init(out);
-	if (drp_buf_reserve(out, h.len) < 0) {
-		drp_buf_free(&h);
-		return -1;
+	/* Core: s/\r\n/\n/g, in place */
+	for (i = 0, w = 0; i < h.len;) {
+		const uint8_t *cr = memchr(h.p + i, '\r', h.len - i);
+		size_t e = cr ? (size_t)(cr - h.p) : h.len;
+
+		memmove(h.p + w, h.p + i, e - i);
+		w += e - i;
+		i = e;
+		if (cr == NULL)
+			break;
+		if (i + 1 < h.len && h.p[i + 1] == '\n')
+			i++; /* the \n is copied with the next run */
+		else
+			h.p[w++] = h.p[i++];
 	}
-	for (i = 0; i < h.len; i++)
-		if (!(h.p[i] == '\r' && i + 1 < h.len && h.p[i + 1] == '\n'))
-			out->p[out->len++] = h.p[i];
-	drp_buf_free(&h);
+	h.len = w;
+	*out = h;
 	return 0;
 }
 

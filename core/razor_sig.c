@@ -579,7 +579,11 @@ struct wtext {
 	uint16_t *p;
 	size_t n;
 	int wide;
+	uint16_t *base; /* the allocation, PREFIX_ROOM before p */
 };
+
+/* Room kept in front of the decoded text for "a href = http://". */
+#define PREFIX_ROOM 16
 
 static int wspace(uint16_t c, int wide)
 {
@@ -638,10 +642,12 @@ static int wdecode(const uint8_t *s, size_t n, struct wtext *t)
 {
 	size_t i, o = 0, r;
 	int amp = 0;
-	uint16_t *p = malloc((n + 1) * sizeof(*p));
+	uint16_t *p;
 
-	if (p == NULL)
+	t->base = malloc((n + 1 + PREFIX_ROOM) * sizeof(*p));
+	if (t->base == NULL)
 		return -1;
+	p = t->base + PREFIX_ROOM;
 	for (i = 0; i < n;) {
 		const uint8_t *pc = memchr(s + i, '%', n - i);
 		size_t e = pc ? (size_t)(pc - s) : n;
@@ -874,9 +880,10 @@ struct nh {
 
 /* Whiplash::next_host on w[start, end): the host into out[0, *hn) (lower
  * case, without port and trailing dot). */
-static int next_host(struct nh *st, const struct wtext *w, size_t start, size_t end, uint16_t *out,
-                     size_t *hn)
+static int next_host(struct nh *st, const struct wtext *w, size_t start, size_t end,
+                     uint16_t **outp, size_t *cap, size_t *hn)
 {
+	uint16_t *out;
 	size_t i = start, term, at, run, hs, k, o = 0;
 	int inside = 0;
 	const uint16_t *p = w->p;
@@ -910,6 +917,15 @@ static int next_host(struct nh *st, const struct wtext *w, size_t start, size_t 
 			hs = k;
 			break;
 		}
+	if (run - hs > *cap) {
+		uint16_t *nb = realloc(*outp, (run - hs) * sizeof(*nb));
+
+		if (nb == NULL)
+			return -1;
+		*outp = nb;
+		*cap = run - hs;
+	}
+	out = *outp;
 	for (k = hs; k < run; k++) {
 		uint16_t c = wlc(p[k], w->wide);
 
@@ -999,10 +1015,11 @@ static int may_have_url(const uint8_t *t, size_t n)
 /* Whiplash::extract_hosts.  -1 on memory exhaustion. */
 static int extract_hosts(const uint8_t *text, size_t len, struct hosts *h)
 {
-	struct wtext t = {NULL, 0, 0}, w = {NULL, 0, 0};
+	struct wtext t = {NULL, 0, 0, NULL}, w = {NULL, 0, 0, NULL};
 	struct nh st;
 	size_t rest = 0, start, end, lastnl;
 	uint16_t *hostbuf = NULL;
+	size_t hostcap = 0;
 	int href, found, rc = -1;
 	static const char pre_href[] = "a href = http://", pre_bare[] = "http://";
 
@@ -1024,13 +1041,11 @@ static int extract_hosts(const uint8_t *text, size_t len, struct hosts *h)
 
 		w.wide = t.wide;
 		w.n = pl + (t.n - rest);
-		w.p = malloc((w.n + 1) * sizeof(*w.p));
-		hostbuf = malloc((w.n + 1) * sizeof(*hostbuf));
-		if (w.p == NULL || hostbuf == NULL)
-			goto out;
+		/* the text before the URL is no longer needed: the prefix goes
+		 * in front of the rest, in place */
+		w.p = t.p + rest - pl;
 		for (k = 0; k < pl; k++)
 			w.p[k] = (uint8_t)pre[k];
-		memcpy(w.p + pl, t.p + rest, (t.n - rest) * sizeof(*w.p));
 	}
 	memset(&st, 0, sizeof(st));
 	/* m"http://(.*)$" (no /s, no /m): an http:// on the last line, the
@@ -1053,7 +1068,7 @@ static int extract_hosts(const uint8_t *text, size_t len, struct hosts *h)
 		uint16_t litbuf[16];
 		const uint16_t *cp;
 
-		if (next_host(&st, &w, start, end, hostbuf, &hn) < 0)
+		if (next_host(&st, &w, start, end, &hostbuf, &hostcap, &hn) < 0)
 			goto out;
 		if (hn == 0 || (hn == 1 && hostbuf[0] == '0'))
 			break;
@@ -1091,8 +1106,7 @@ static int extract_hosts(const uint8_t *text, size_t len, struct hosts *h)
 	}
 	rc = 0;
 out:
-	free(t.p);
-	free(w.p);
+	free(t.base);
 	free(hostbuf);
 	return rc;
 }
@@ -1186,7 +1200,7 @@ static int sig_push(struct drp_razor_sigs *s, size_t part, int engine, const cha
 	}
 	s->v[s->n].part = part;
 	s->v[s->n].engine = engine;
-	snprintf(s->v[s->n].s, sizeof(s->v[s->n].s), "%s", sig);
+	memcpy(s->v[s->n].s, sig, strlen(sig) + 1); /* at most DRP_RAZOR_SIG_MAX */
 	s->n++;
 	return 0;
 }
