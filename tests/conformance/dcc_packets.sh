@@ -174,7 +174,10 @@ names = {"IP": 1, "env_From": 2, "From": 3, "substitute": 4, "Message-ID": 5, "R
 rows = [l.rstrip("\n").split("\t") for l in open(tsv)
         if not l.startswith("#") and not l.startswith("file\t")]
 rows = [r for r in rows if r[0] == file and r[1] == n]
-res = json.load(open(out))["dcc"]
+try:
+    res = json.load(open(out))["dcc"]
+except ValueError:
+    sys.exit("%s N=%s: drp printed no JSON: %s" % (file, n, open(out).read()[:300]))
 if res.get("status") != "ok":
     sys.exit("%s N=%s: %s" % (file, n, res))
 sent = [bytes.fromhex(json.loads(l)["hex"]) for l in open(log)][int(before):]
