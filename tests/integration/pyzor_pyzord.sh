@@ -160,22 +160,28 @@ out=$(env PYZOR_HOME="$T/anon" PYZOR_USER=nobody PYZOR_KEY=$KEY "$DRP" report --
 [ $rc -eq 2 ] && echo "$out" | grep -q "Unknown user" &&
 	ok "unknown user rejected (401)" || bad "unknown user rc=$rc $out"
 
-# --- time skew: a request signed 10 minutes in the past ---------------------
-# (drp's request builder with a skewed clock, sent by a tiny python sender)
-SKEW=$($PY - "$PORT" "$USER" "$KEY" <<'PYEOF'
-import hashlib, socket, sys, time
-port, user, key = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-t = int(time.time()) - 600
-signed = "Op: ping\nThread: 5000\nPV: 2.1\nUser: %s\nTime: %d" % (user, t)
-hk = hashlib.sha1(("%s:%s" % (user, key.lower())).encode()).hexdigest()
-sig = hashlib.sha1(hashlib.sha1(signed.encode()).digest() + (":%d:%s" % (t, hk)).encode()).hexdigest()
+# --- time skew: drp's own signed request, built with a clock 10 minutes
+# behind (--request-only --time), sent by a tiny python sender
+send_signed_ping() { # time: prints the reply, LF shown as |
+	OLD=$1
+	env PYZOR_HOME="$T/anon" PYZOR_USER=$USER PYZOR_KEY=$KEY "$DRP" check --network pyzor \
+		--ping --request-only --time "$OLD" </dev/null >"$T/skew.req"
+	$PY - "$PORT" "$T/skew.req" <<'PYEOF'
+import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3)
-s.sendto((signed + "\nSig: %s\n\n" % sig).encode(), ("127.0.0.1", port))
+s.sendto(open(sys.argv[2], "rb").read(), ("127.0.0.1", int(sys.argv[1])))
 print(s.recvfrom(8192)[0].decode().replace("\n", "|"))
 PYEOF
-)
+}
+# (in this shell, not a $(...) subshell, so the EXIT trap stays here)
+send_signed_ping $(($(date +%s) - 600)) >"$T/skew.out"
+send_signed_ping "$(date +%s)" >"$T/now.out"
+SKEW=$(cat "$T/skew.out")
+NOW=$(cat "$T/now.out")
 echo "$SKEW" | grep -q "Code: 401|Diag: Unauthorized: Signature Error: Timestamp not within allowed range" &&
 	ok "time-skewed request rejected by pyzord" || bad "time skew: $SKEW"
+echo "$NOW" | grep -q "Code: 200" &&
+	ok "the same request with the current time accepted" || bad "current time: $NOW"
 
 # --- misbehaving servers ----------------------------------------------------
 fake() { # mode -> sets FP (runs in this shell so the trap sees the pid)
