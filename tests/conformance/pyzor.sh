@@ -64,6 +64,17 @@ print(pyzor.digest.DataDigester(msg).value)' "$crash")
 	fi
 fi
 
+# the upstream 1.1.x NUL rule (pyzor_nul_rule): the doc's side-by-side
+# digest of extra/nul_diff.eml under that rule
+nul=$V/extra/nul_diff.eml
+want=$(grep -o '1\.1\.x rule `[0-9a-f]\{40\}`' "$SHARED/docs/pyzor-protocol.md" 2>/dev/null |
+	grep -o '[0-9a-f]\{40\}' | head -1)
+if [ -f "$nul" ] && [ -n "$want" ]; then
+	got=$("$DRP" digest --network pyzor --nul-rule <"$nul")
+	if [ "$got" = "$want" ]; then echo "pyzor 1.1.x NUL rule: 1/1"; else
+		echo "pyzor 1.1.x NUL rule: 0/1: $got want $want"; fail=1; fi
+fi
+
 # signing: rebuild every captured request from its fields with drp and
 # compare the datagram byte for byte
 /usr/bin/python3 - "$V/packets.txt" >"$T/reqs" <<'PYEOF'
