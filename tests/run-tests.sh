@@ -38,6 +38,7 @@ for t in "$BUILD"/tests/test_*; do
 	name=$(basename "$t")
 	if [ "${VALGRIND:-0}" = 1 ]; then
 		run_one "valgrind:$name" env CK_FORK=no valgrind -q --error-exitcode=99 \
+			--suppressions=tests/valgrind.supp \
 			--leak-check=full --errors-for-leak-kinds=definite,indirect "$t"
 	else
 		run_one "$name" "$t"

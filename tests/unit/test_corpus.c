@@ -1,16 +1,20 @@
 /* The whole tests/data corpus through the message layer, checking the
- * tree's invariants: every slice lies inside the message, parents precede
- * children, child counts add up, decoding never fails.  Under `make
- * valgrind` this is the corpus walk. */
+ * tree's invariants (every slice lies inside the message, parents precede
+ * children, child counts add up, decoding never fails), then through the
+ * three fingerprint engines, each of which must produce its fingerprints
+ * or a stated refusal.  Under `make valgrind` this is the corpus walk. */
 #include <check.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dcc_ck.h"
 #include "hdr.h"
 #include "mime.h"
 #include "msg.h"
+#include "pyzor_digest.h"
+#include "razor_sig.h"
 
 #ifndef DATA_DIR
 #define DATA_DIR "tests/data"
@@ -84,6 +88,30 @@ START_TEST(corpus_invariants)
 		}
 		for (i = 0; i < t.n; i++)
 			ck_assert_int_eq(kids[i], t.parts[i].nchildren);
+		{
+			char hex[41], err[256];
+			unsigned seen = 0;
+			struct drp_razor_msg rm;
+			struct drp_razor_sigs rs = {0};
+			struct drp_dcc_cks cks;
+			int rc;
+
+			ck_assert_msg(drp_pyzor_digest(p, len, 0, hex, &seen, err, sizeof(err)) ==
+			                  0,
+			              "%s: pyzor: %s", e->d_name, err);
+			ck_assert_uint_eq(strlen(hex), 40);
+			ck_assert_msg(drp_razor_prepare(p, len, &rm, err, sizeof(err)) == 0,
+			              "%s: razor: %s", e->d_name, err);
+			ck_assert_int_ge(drp_razor_sign(&rm, DRP_RAZOR_E4 | DRP_RAZOR_E8, "7542-10",
+			                                &rs, err, sizeof(err)),
+			                 0);
+			drp_razor_sigs_free(&rs);
+			drp_razor_msg_free(&rm);
+			rc = drp_dcc_checksums(p, len, NULL, NULL, &cks, err, sizeof(err));
+			ck_assert_msg(rc == DRP_DCC_OK || (rc == DRP_DCC_REFUSED && err[0]),
+			              "%s: dcc rc %d: %s", e->d_name, rc, err);
+			ck_assert(rc != DRP_DCC_OK || cks.n > 0);
+		}
 		free(kids);
 		drp_buf_free(&b);
 		drp_mime_free(&t);
