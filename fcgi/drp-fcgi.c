@@ -259,20 +259,37 @@ static void metrics_path(int fd, char *out, size_t outlen)
 	snprintf(out, outlen, "%s/drp-metrics-%s", dir, hex);
 }
 
-struct pool {
-	pid_t pid[DRP_METRICS_WORKERS];
-	uint64_t started[DRP_METRICS_WORKERS];
-	int n;
+/* A worker of the pool.  `ready_fd` is the read end of a pipe the worker
+ * writes one byte to once its service is built (config, networks, cache):
+ * a reload retires an old worker only when a new one is ready, so the pool
+ * never has fewer ready workers than `workers`. */
+struct slot {
+	pid_t pid;
+	int ready_fd;
+	int ready;
+	int termed;
+	unsigned gen;
+	uint64_t started;
 };
 
-static pid_t spawn(const struct fcgi_opts *o)
-{
-	pid_t p = fork();
+#define MAX_SLOTS (2 * DRP_METRICS_WORKERS)
 
+static void spawn(const struct fcgi_opts *o, struct slot *s, unsigned gen)
+{
+	int pfd[2];
+	pid_t p;
+
+	if (pipe2(pfd, O_CLOEXEC | O_NONBLOCK) < 0)
+		pfd[0] = pfd[1] = -1;
+	p = fork();
 	if (p == 0) {
+		struct fcgi_opts co = *o;
 		sigset_t none;
 		struct sigaction sa = {.sa_handler = on_stop};
 
+		if (pfd[0] >= 0)
+			close(pfd[0]);
+		co.ready_fd = pfd[1];
 		sigemptyset(&none);
 		sigaction(SIGTERM, &sa, NULL);
 		sigaction(SIGINT, &sa, NULL);
@@ -280,9 +297,21 @@ static pid_t spawn(const struct fcgi_opts *o)
 		sa.sa_handler = SIG_IGN;
 		sigaction(SIGHUP, &sa, NULL); /* the master replaces us instead */
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		_exit(fcgi_worker_run(o, 0));
+		_exit(fcgi_worker_run(&co, 0));
 	}
-	return p;
+	if (pfd[1] >= 0)
+		close(pfd[1]);
+	memset(s, 0, sizeof(*s));
+	s->ready_fd = pfd[0];
+	s->gen = gen;
+	s->started = drp_now_ms();
+	s->pid = p > 0 ? p : 0;
+	if (p < 0) {
+		fcgi_log("fork: %s", strerror(errno));
+		if (pfd[0] >= 0)
+			close(pfd[0]);
+		s->ready_fd = -1;
+	}
 }
 
 static int validate(const struct fcgi_opts *o, char *err, size_t errlen)
@@ -301,13 +330,14 @@ static int validate(const struct fcgi_opts *o, char *err, size_t errlen)
 	return 0;
 }
 
-static int master(const struct fcgi_opts *o, int nworkers, const char *unlink_path)
+static int master(const struct fcgi_opts *o, int n, const char *unlink_path)
 {
-	struct pool p = {.n = nworkers};
+	static struct slot sl[MAX_SLOTS];
 	struct drp_metrics *m = NULL;
 	sigset_t set;
-	int i, stopping = 0;
-	uint64_t stop_at = 0;
+	int i, stopping = 0, started_all = 0;
+	unsigned gen = 1;
+	uint64_t stop_at = 0, hold_until = 0;
 	char err[512];
 	long drain_ms = o->request_timeout_ms + 1000;
 
@@ -322,73 +352,108 @@ static int master(const struct fcgi_opts *o, int nworkers, const char *unlink_pa
 	sigaddset(&set, SIGQUIT);
 	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
-	for (i = 0; i < p.n; i++) {
-		p.pid[i] = spawn(o);
-		p.started[i] = drp_now_ms();
-	}
-	fcgi_log("pool of %d workers started", p.n);
+	fcgi_log("starting a pool of %d workers", n);
 	for (;;) {
-		struct timespec ts = {.tv_sec = 0, .tv_nsec = 200 * 1000 * 1000};
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = 50 * 1000 * 1000};
 		siginfo_t si;
 		int sig = sigtimedwait(&set, &si, &ts), st, alive = 0;
+		int cur = 0, cur_ready = 0, starting = 0, old = 0;
+		uint64_t now;
 		pid_t dead;
 
 		if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT) {
 			if (!stopping) {
 				fcgi_log("draining");
-				for (i = 0; i < p.n; i++)
-					if (p.pid[i] > 0)
-						kill(p.pid[i], SIGTERM);
+				for (i = 0; i < MAX_SLOTS; i++)
+					if (sl[i].pid > 0)
+						kill(sl[i].pid, SIGTERM);
+				stop_at = drp_now_ms() + (uint64_t)drain_ms;
 			}
 			stopping = 1;
-			stop_at = drp_now_ms() + (uint64_t)drain_ms;
 		} else if (sig == SIGHUP && !stopping) {
 			if (validate(o, err, sizeof(err)) < 0) {
 				fcgi_log("reload refused: %s", err);
 			} else {
+				/* new workers read the new file; each old one is
+				 * retired as soon as a new one is ready */
+				gen++;
 				fcgi_log("reloading: replacing workers");
-				/* each finishes its request and exits; the reaper
-				 * below starts its replacement with the new file */
-				for (i = 0; i < p.n; i++)
-					if (p.pid[i] > 0)
-						kill(p.pid[i], SIGTERM);
 			}
 		}
+		now = drp_now_ms();
 		while ((dead = waitpid(-1, &st, WNOHANG)) > 0) {
-			for (i = 0; i < p.n; i++) {
-				if (p.pid[i] != dead)
+			for (i = 0; i < MAX_SLOTS; i++) {
+				if (sl[i].pid != dead)
 					continue;
-				p.pid[i] = 0;
-				if (!stopping && !(WIFEXITED(st) && WEXITSTATUS(st) == 0))
+				if (!stopping && !sl[i].termed) {
 					fcgi_log("worker %ld died (%s %d), restarting", (long)dead,
 					         WIFSIGNALED(st) ? "signal" : "exit",
 					         WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+					/* dying at start (bad file, missing secret):
+					 * retry at most once a second */
+					if (!sl[i].ready)
+						hold_until = now + 1000;
+				}
+				if (sl[i].ready_fd >= 0)
+					close(sl[i].ready_fd);
+				sl[i].ready_fd = -1;
+				sl[i].pid = 0;
 			}
 		}
-		for (i = 0; i < p.n; i++) {
-			if (p.pid[i] > 0) {
-				alive++;
+		for (i = 0; i < MAX_SLOTS; i++) {
+			struct slot *s = &sl[i];
+			char c;
+
+			if (s->pid <= 0)
 				continue;
-			}
-			if (stopping)
-				continue;
-			/* a worker that dies at once (bad config, missing file)
-			 * is restarted at most once a second */
-			if (drp_now_ms() - p.started[i] < 1000)
-				continue;
-			p.pid[i] = spawn(o);
-			p.started[i] = drp_now_ms();
-			if (m != NULL)
-				drp_metrics_worker_restart(m);
 			alive++;
+			if (!s->ready && s->ready_fd >= 0 && read(s->ready_fd, &c, 1) == 1) {
+				s->ready = 1;
+				close(s->ready_fd);
+				s->ready_fd = -1;
+			}
+			if (s->gen == gen) {
+				cur++;
+				cur_ready += s->ready;
+				starting += !s->ready;
+			} else if (!s->termed) {
+				old++;
+			}
+		}
+		if (!stopping) {
+			/* retire old workers while the ready ones suffice */
+			for (i = 0; i < MAX_SLOTS && old > 0 && cur_ready + old - 1 >= n; i++) {
+				if (sl[i].pid > 0 && sl[i].gen != gen && !sl[i].termed) {
+					kill(sl[i].pid, SIGTERM);
+					sl[i].termed = 1;
+					old--;
+				}
+			}
+			/* start new ones: all at once normally, one at a time
+			 * while old ones still serve */
+			for (i = 0; i < MAX_SLOTS && now >= hold_until && cur < n &&
+			            (old == 0 || starting == 0);
+			     i++) {
+				if (sl[i].pid > 0)
+					continue;
+				spawn(o, &sl[i], gen);
+				if (sl[i].pid == 0)
+					break;
+				cur++;
+				starting++;
+				alive++;
+				if (started_all && m != NULL)
+					drp_metrics_worker_restart(m);
+			}
+			started_all = 1;
 		}
 		if (stopping && alive == 0)
 			break;
 		if (stopping && drp_now_ms() > stop_at) {
 			fcgi_log("drain timeout, killing the rest");
-			for (i = 0; i < p.n; i++)
-				if (p.pid[i] > 0)
-					kill(p.pid[i], SIGKILL);
+			for (i = 0; i < MAX_SLOTS; i++)
+				if (sl[i].pid > 0)
+					kill(sl[i].pid, SIGKILL);
 			stop_at = drp_now_ms() + 5000;
 		}
 	}
@@ -461,7 +526,7 @@ int main(int argc, char **argv)
 	};
 	static char flagbuf[MAX_FLAGS][1024];
 	char *flags[MAX_FLAGS];
-	struct fcgi_opts o = {0};
+	struct fcgi_opts o = {.ready_fd = -1};
 	struct drp_config *cfg;
 	const char *listen_spec = NULL, *unlink_path = NULL;
 	char err[512], mpath[600], sockpath[256];

@@ -23,6 +23,7 @@ struct fcgi_opts {
 	const char *metrics_path;
 	int listen_fd;
 	long request_timeout_ms;
+	int ready_fd; /* > 0: write one byte once serving (pool master's pipe) */
 };
 
 /* Signals seen, set by the handlers in drp-fcgi.c (the only mutable globals

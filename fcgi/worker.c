@@ -543,6 +543,11 @@ int fcgi_worker_run(const struct fcgi_opts *o, int reload_self)
 		return 1;
 	}
 	drp_metrics_worker_start(w.svc.metrics, getpid());
+	if (o->ready_fd > 0) {
+		if (write(o->ready_fd, "R", 1) < 0)
+			fcgi_log("telling the master we are ready: %s", strerror(errno));
+		close(o->ready_fd);
+	}
 	while (!fcgi_stop) {
 		struct pollfd p = {.fd = w.listen_fd, .events = POLLIN};
 		long due;

@@ -45,8 +45,23 @@ grep -q '^drp_workers_alive 2$' <<<"$BODY" && ok "2 workers alive" || fail "work
 
 # rotation: a second token appears, SIGHUP, both work; the old one goes
 printf '%s\n%s\n' "$TOKEN" "$TOKEN2" >"$T/tokens"
+# requests keep being answered while the workers are replaced
+old_workers=$(pgrep -P "$POOL" | sort | tr '\n' ' ')
+(for i in $(seq 30); do
+	curl -s -m 10 -o /dev/null -w '%{http_code}\n' -H "Authorization: Bearer $TOKEN" \
+		--data-binary "@$MSG" "$URL/check"
+	sleep 0.05
+done) >"$T/during_reload" &
+LOOP=$!
+sleep 0.2
 kill -HUP "$POOL"
-sleep 1.5
+wait "$LOOP"
+[ "$(grep -c '^200$' "$T/during_reload")" = 30 ] && ok "30/30 answered during the reload" ||
+	fail "during reload: $(sort "$T/during_reload" | uniq -c | tr '\n' ' ')"
+sleep 0.5
+new_workers=$(pgrep -P "$POOL" | sort | tr '\n' ' ')
+[ "$(pgrep -P "$POOL" | wc -l)" = 2 ] && [ "$old_workers" != "$new_workers" ] &&
+	ok "workers replaced ($old_workers-> $new_workers)" || fail "workers after reload: $new_workers (before $old_workers)"
 post /check "$TOKEN2" "$MSG"
 expect_code 200 "new token after SIGHUP"
 printf '%s\n' "$TOKEN2" >"$T/tokens"
