@@ -344,11 +344,15 @@ END_TEST
 
 START_TEST(test_sampling_indices)
 {
-	/* n = 5 feeds 1,2,3,3,4; n = 6 feeds 1,2,3,3,4,5; n = 10 feeds 2,3,4,6,7,8 */
+	/* pyzor's handle_pieced: int(offset * n // 100) + i for (20,3), (60,3),
+	 * indices past the end skipped; lines can be fed twice */
 	static const struct {
 		size_t n;
 		const char *fed;
-	} t[] = {{4, "0123"}, {5, "12334"}, {6, "123345"}, {10, "234678"}, {3, "012"}};
+	} t[] = {{3, "0,1,2"},           {4, "0,1,2,3"},
+	         {5, "1,2,3,3,4"},       {6, "1,2,3,3,4,5"},
+	         {7, "1,2,3,4,5,6"},     {10, "2,3,4,6,7,8"},
+	         {33, "6,7,8,19,20,21"}, {100, "20,21,22,60,61,62"}};
 	size_t k, i;
 
 	for (k = 0; k < sizeof(t) / sizeof(t[0]); k++) {
@@ -369,8 +373,15 @@ START_TEST(test_sampling_indices)
 		}
 		ck_assert_uint_eq(norm.n, t[k].n);
 		ck_assert_int_eq(drp_pyzor_sample(&norm, &fed), 0);
-		for (i = 0; i < fed.n; i++)
-			drp_buf_putc(&got, drp_pyzor_line(&fed, i).p[0]);
+		for (i = 0; i < fed.n; i++) {
+			struct drp_slice l = drp_pyzor_line(&fed, i);
+			size_t j;
+
+			if (i)
+				drp_buf_putc(&got, ',');
+			for (j = 0; j < l.len && l.p[j] != 'x'; j++)
+				drp_buf_putc(&got, l.p[j]);
+		}
 		ck_assert_msg(got.len == strlen(t[k].fed) && !memcmp(got.p, t[k].fed, got.len),
 		              "n=%zu fed %.*s want %s", t[k].n, (int)got.len, got.p, t[k].fed);
 		drp_buf_free(&got);
