@@ -7,7 +7,8 @@
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
-DRP=$PWD/$BUILD/drp
+case $BUILD in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
+DRP=$BUILD/drp
 PY=/usr/bin/python3
 SECS=${BENCH_SECONDS:-3}
 dir=${SHARED:-../shared}/corpus/visible
@@ -50,6 +51,12 @@ for _ in $(seq 40); do
 	sleep 0.25
 done
 msg=${files[0]}
+# both sides must really talk to the server before they are timed (exit 1
+# = "not listed" is expected, hence hyperfine -i)
+"$DRP" check --network pyzor <"$msg" | grep -q '"status":"ok"' ||
+	{ echo "pyzor check: drp got no answer from the local pyzord"; exit 1; }
+pyzor --homedir "$T/home" check <"$msg" | grep -q "(200, 'OK')" ||
+	{ echo "pyzor check: pyzor got no answer from the local pyzord"; exit 1; }
 if command -v hyperfine >/dev/null 2>&1; then
 	hyperfine -N --warmup 3 --runs "${BENCH_RUNS:-30}" -i --export-json "$T/h.json" \
 		"$DRP check --network pyzor --server 127.0.0.1:$PORT --pyzor-home $T/home" \
