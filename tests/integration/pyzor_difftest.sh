@@ -13,6 +13,10 @@ trap 'rm -rf "$T"' EXIT INT TERM
 SEED=${PYZOR_DIFF_SEED:-7}
 COUNT=${PYZOR_DIFF_COUNT:-400}
 /usr/bin/python3 "$ROOT/tests/peers/pyzor_difftest.py" "$T" "$COUNT" "$SEED" || exit 1
+# and as many edited copies of the repo's test messages
+mkdir -p "$T/mut"
+/usr/bin/python3 "$ROOT/tests/peers/pyzor_difftest.py" "$T/mut" "$COUNT" "$SEED" "$ROOT/tests/data" || exit 1
+sed 's#^#mut/#' "$T/mut/expected.tsv" >>"$T/expected.tsv"
 ok=0 bad=0 skip=0
 while IFS='	' read -r f want; do
 	[ "$want" = SKIP ] && { skip=$((skip + 1)); continue; }
