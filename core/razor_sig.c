@@ -571,26 +571,31 @@ out:
 /* ---- VR8: Whiplash ---- */
 
 /*
- * The text is held as 16-bit characters: `&#NNN;` can produce characters
- * up to 999, and one above 255 turns the whole copy into a Perl character
- * string ("wide"), which changes \s, lc and /i for it.
+ * Whiplash works on a decoded copy of the text.  When decoding changes
+ * nothing (the usual case) the original bytes are used as they are;
+ * otherwise the copy is held as 16-bit characters, since `&#NNN;` can
+ * produce characters up to 999, and one above 255 turns the whole copy
+ * into a Perl character string ("wide"), which changes \s, lc and /i.
  */
 struct wtext {
-	uint16_t *p;
+	const uint8_t *p8;   /* the text itself, or NULL */
+	const uint16_t *p16; /* the decoded copy */
 	size_t n;
 	int wide;
-	uint16_t *base; /* the allocation, PREFIX_ROOM before p */
+	uint16_t *own;
 };
 
-/* Room kept in front of the decoded text for "a href = http://". */
-#define PREFIX_ROOM 16
+static inline unsigned ch(const struct wtext *t, size_t i)
+{
+	return t->p8 ? t->p8[i] : t->p16[i];
+}
 
-static int wspace(uint16_t c, int wide)
+static int wspace(unsigned c, int wide)
 {
 	return pl_space(c) || (wide && (c == 0x85 || c == 0xA0));
 }
 
-static uint16_t wlc(uint16_t c, int wide)
+static uint16_t wlc(unsigned c, int wide)
 {
 	if (c >= 'A' && c <= 'Z')
 		return (uint16_t)(c + 32);
@@ -600,11 +605,11 @@ static uint16_t wlc(uint16_t c, int wide)
 		if (c == 0x178) /* the one character above 255 whose lower case is not */
 			return 0xFF;
 	}
-	return c;
+	return (uint16_t)c;
 }
 
 /* /i match of c against a lowercase ASCII letter or symbol. */
-static int wci(uint16_t c, char lit, int wide)
+static int wci(unsigned c, char lit, int wide)
 {
 	if (wlc(c, wide) == (uint8_t)lit)
 		return 1;
@@ -616,7 +621,7 @@ static int wci_at(const struct wtext *t, size_t i, size_t end, const char *lit)
 	size_t k;
 
 	for (k = 0; lit[k]; k++)
-		if (i + k >= end || !wci(t->p[i + k], lit[k], t->wide))
+		if (i + k >= end || !wci(ch(t, i + k), lit[k], t->wide))
 			return 0;
 	return 1;
 }
@@ -641,35 +646,36 @@ static int isdig(unsigned c)
 static int wdecode(const uint8_t *s, size_t n, struct wtext *t)
 {
 	size_t i, o = 0, r;
-	int amp = 0;
 	uint16_t *p;
+	const uint8_t *c = s, *end = s + n;
+	int pct = 0;
 
-	t->base = malloc((n + 1 + PREFIX_ROOM) * sizeof(*p));
-	if (t->base == NULL)
+	memset(t, 0, sizeof(*t));
+	for (i = 0; i + 2 < n; i++)
+		if (s[i] == '%' && hexv(s[i + 1]) >= 0 && hexv(s[i + 2]) >= 0) {
+			pct = 1;
+			break;
+		}
+	while ((c = memchr(c, '&', (size_t)(end - c))) != NULL && (c + 1 >= end || c[1] != '#'))
+		c++;
+	if (!pct && c == NULL) {
+		t->p8 = s; /* nothing to decode */
+		t->n = n;
+		return 0;
+	}
+	t->own = p = malloc((n + 1) * sizeof(*p));
+	if (p == NULL)
 		return -1;
-	p = t->base + PREFIX_ROOM;
 	for (i = 0; i < n;) {
-		const uint8_t *pc = memchr(s + i, '%', n - i);
-		size_t e = pc ? (size_t)(pc - s) : n;
 		int h, l;
 
-		for (; i < e; i++)
-			p[o++] = s[i];
-		if (i == n)
-			break;
-		if (i + 2 < n && (h = hexv(s[i + 1])) >= 0 && (l = hexv(s[i + 2])) >= 0) {
+		if (s[i] == '%' && i + 2 < n && (h = hexv(s[i + 1])) >= 0 &&
+		    (l = hexv(s[i + 2])) >= 0) {
 			p[o++] = (uint16_t)(h << 4 | l);
-			amp |= p[o - 1] == '&';
 			i += 3;
 		} else {
 			p[o++] = s[i++];
 		}
-	}
-	t->wide = 0;
-	if (memchr(s, '&', n) == NULL && !amp) {
-		t->p = p;
-		t->n = o;
-		return 0;
 	}
 	for (i = 0, r = 0; r < o;) {
 		if (p[r] == '&' && r + 4 < o && p[r + 1] == '#' && isdig(p[r + 2]) &&
@@ -691,7 +697,7 @@ static int wdecode(const uint8_t *s, size_t n, struct wtext *t)
 		}
 		p[i++] = p[r++];
 	}
-	t->p = p;
+	t->p16 = p;
 	t->n = i;
 	return 0;
 }
@@ -703,8 +709,12 @@ struct hosts {
 	size_t n, cap;
 };
 
-static int host_add(struct hosts *h, const uint16_t *p, size_t n)
+/* Append a host of n characters; the characters are then written by the
+ * caller at the returned position. */
+static uint16_t *host_new(struct hosts *h, size_t n)
 {
+	uint16_t *p;
+
 	if (h->alen + n > h->acap) {
 		size_t nc = h->acap ? h->acap : 256;
 		uint16_t *na;
@@ -713,7 +723,7 @@ static int host_add(struct hosts *h, const uint16_t *p, size_t n)
 			nc *= 2;
 		na = realloc(h->arena, nc * sizeof(*na));
 		if (na == NULL)
-			return -1;
+			return NULL;
 		h->arena = na;
 		h->acap = nc;
 	}
@@ -722,16 +732,16 @@ static int host_add(struct hosts *h, const uint16_t *p, size_t n)
 		struct field *nv = realloc(h->v, nc * sizeof(*nv));
 
 		if (nv == NULL)
-			return -1;
+			return NULL;
 		h->v = nv;
 		h->cap = nc;
 	}
-	memcpy(h->arena + h->alen, p, n * sizeof(*p));
+	p = h->arena + h->alen;
 	h->v[h->n].off = h->alen;
 	h->v[h->n].len = n;
 	h->alen += n;
 	h->n++;
-	return 0;
+	return p;
 }
 
 static int host_known(const struct hosts *h, const uint16_t *p, size_t n)
@@ -749,15 +759,15 @@ static size_t scheme_at(const struct wtext *t, size_t i)
 {
 	size_t n = t->n;
 
-	if (!wci_at(t, i, n, "http"))
+	if (i + 3 >= n || (ch(t, i + 1) | 0x20) != 't' || !wci_at(t, i, n, "http"))
 		return 0;
 	i += 4;
-	if (i < n && wci(t->p[i], 's', t->wide) && i + 1 < n && t->p[i + 1] == ':')
+	if (i < n && wci(ch(t, i), 's', t->wide) && i + 1 < n && ch(t, i + 1) == ':')
 		i++;
-	if (i + 1 >= n || t->p[i] != ':' || t->p[i + 1] != '/')
+	if (i + 1 >= n || ch(t, i) != ':' || ch(t, i + 1) != '/')
 		return 0;
 	i += 2;
-	if (i < n && t->p[i] == '/')
+	if (i < n && ch(t, i) == '/')
 		i++;
 	return i;
 }
@@ -767,15 +777,16 @@ static size_t href_at(const struct wtext *t, size_t i)
 {
 	size_t j, n = t->n;
 
-	if (!wci_at(t, i, n, "href"))
+	if (i + 3 >= n || (ch(t, i + 1) | 0x20) != 'r' || (ch(t, i + 2) | 0x20) != 'e' ||
+	    (ch(t, i + 3) | 0x20) != 'f')
 		return 0;
-	for (j = i + 4; j < n && wspace(t->p[j], t->wide); j++)
+	for (j = i + 4; j < n && wspace(ch(t, j), t->wide); j++)
 		;
-	if (j >= n || t->p[j] != '=')
+	if (j >= n || ch(t, j) != '=')
 		return 0;
-	for (j++; j < n && wspace(t->p[j], t->wide); j++)
+	for (j++; j < n && wspace(ch(t, j), t->wide); j++)
 		;
-	if (j < n && t->p[j] == '"')
+	if (j < n && ch(t, j) == '"')
 		j++;
 	return scheme_at(t, j);
 }
@@ -788,20 +799,21 @@ static size_t href_at(const struct wtext *t, size_t i)
  */
 static int scan_text(const struct wtext *t, struct hosts *h, size_t *rest, int *href)
 {
-	const uint16_t *p = t->p;
 	size_t j, k, n = t->n, last = 0, bare = 0, e;
 	int have_href = 0, have_bare = 0;
 
 	for (j = 0; j < n; j++) {
-		uint16_t c = p[j] | 0x20;
+		unsigned c = ch(t, j) | 0x20;
 
 		if (c == 'w') {
-			if (j == 0 || j + 4 >= n || (p[j + 1] | 0x20) != 'w' ||
-			    (p[j + 2] | 0x20) != 'w' || p[j + 3] == '\n' || j - 1 < last ||
-			    !wspace(p[j - 1], t->wide))
+			uint16_t *dst;
+
+			if (j == 0 || j + 4 >= n || (ch(t, j + 1) | 0x20) != 'w' ||
+			    (ch(t, j + 2) | 0x20) != 'w' || ch(t, j + 3) == '\n' || j - 1 < last ||
+			    !wspace(ch(t, j - 1), t->wide))
 				continue;
 			for (k = j + 4; k < n; k++) {
-				uint16_t d = p[k];
+				unsigned d = ch(t, k);
 
 				if (d == ' ' || d == '/' || d == '>' || d == '<' || d == '"' ||
 				    d == '\r' || d == '\n')
@@ -809,8 +821,10 @@ static int scan_text(const struct wtext *t, struct hosts *h, size_t *rest, int *
 			}
 			if (k == j + 4)
 				continue;
-			if (host_add(h, p + j, k - j) < 0)
+			if ((dst = host_new(h, k - j)) == NULL)
 				return -1;
+			for (e = j; e < k; e++)
+				*dst++ = (uint16_t)ch(t, e);
 			last = k;
 		} else if (c == 'h' && !have_href) {
 			if ((e = href_at(t, j)) != 0) {
@@ -830,14 +844,14 @@ static int scan_text(const struct wtext *t, struct hosts *h, size_t *rest, int *
 
 /* Memo of "first position >= from holding one of a set", for the scans
  * next_host repeats over ever shorter suffixes of the same text: [from, at)
- * holds no member; hit says whether p[at] is one. */
+ * holds no member; hit says whether the text has one at `at`. */
 struct memo {
 	size_t from, at;
 	int valid, hit;
 };
 
 static size_t memo_find(struct memo *m, const struct wtext *w, size_t from, size_t end,
-                        int (*in_set)(uint16_t))
+                        int (*in_set)(unsigned))
 {
 	size_t i;
 
@@ -851,7 +865,7 @@ static size_t memo_find(struct memo *m, const struct wtext *w, size_t from, size
 		m->from = from;
 		i = from;
 	}
-	for (; i < end && !in_set(w->p[i]); i++)
+	for (; i < end && !in_set(ch(w, i)); i++)
 		;
 	m->at = i;
 	m->hit = i < end;
@@ -859,75 +873,85 @@ static size_t memo_find(struct memo *m, const struct wtext *w, size_t from, size
 	return i;
 }
 
-static int term_href(uint16_t c)
+static int term_href(unsigned c)
 {
 	return c == '>' || c == '"' || c == '/' || c == '?' || c == '<';
 }
 
-static int term_bare(uint16_t c)
+static int term_bare(unsigned c)
 {
 	return term_href(c) || c == '\n' || c == '\r';
 }
 
-static int is_at(uint16_t c)
+static int is_at(unsigned c)
 {
 	return c == '@';
 }
 
 struct nh {
 	struct memo term[2], at;
+	uint16_t *buf;
+	size_t cap;
 };
 
-/* Whiplash::next_host on w[start, end): the host into out[0, *hn) (lower
- * case, without port and trailing dot). */
-static int next_host(struct nh *st, const struct wtext *w, size_t start, size_t end,
-                     uint16_t **outp, size_t *cap, size_t *hn)
+/*
+ * Whiplash::next_host on the text t[start, end): the host into st->buf
+ * (lower case, without port and trailing dot), its length in *hn.  `first`
+ * is the first call, whose text is really "a href = http://" (href) or
+ * "http://" followed by t[start, end): both prefixes are stripped again at
+ * once, leaving only the href flag for the terminators.
+ */
+static int next_host(struct nh *st, const struct wtext *w, size_t start, size_t end, int first,
+                     int first_href, size_t *hn)
 {
-	uint16_t *out;
 	size_t i = start, term, at, run, hs, k, o = 0;
 	int inside = 0;
-	const uint16_t *p = w->p;
+	uint16_t *out;
 
-	if (end - i >= 6 && p[i] == 'a' && p[i + 1] == ' ' && p[i + 2] == 'h' && p[i + 3] == 'r' &&
-	    p[i + 4] == 'e' && p[i + 5] == 'f') {
-		size_t j = i + 6;
+	if (first) {
+		inside = first_href;
+	} else {
+		if (end - i >= 6 && ch(w, i) == 'a' && ch(w, i + 1) == ' ' && ch(w, i + 2) == 'h' &&
+		    ch(w, i + 3) == 'r' && ch(w, i + 4) == 'e' && ch(w, i + 5) == 'f') {
+			size_t j = i + 6;
 
-		inside = 1;
-		while (j < end && wspace(p[j], w->wide))
-			j++;
-		if (j < end && p[j] == '=') {
-			for (j++; j < end && wspace(p[j], w->wide); j++)
-				;
-			i = j;
+			inside = 1;
+			while (j < end && wspace(ch(w, j), w->wide))
+				j++;
+			if (j < end && ch(w, j) == '=') {
+				for (j++; j < end && wspace(ch(w, j), w->wide); j++)
+					;
+				i = j;
+			}
 		}
+		if (wci_at(w, i, end, "http://"))
+			i += 7;
 	}
-	if (wci_at(w, i, end, "http://"))
-		i += 7;
 	term = memo_find(&st->term[inside], w, i, end, inside ? term_href : term_bare);
 	at = memo_find(&st->at, w, i, term, is_at);
 	if (at < term)
 		i = at + 1;
 	/* s/\S+=//: only a '=' in the first run can change the host, which is
 	 * that run (or nothing when the text starts with white space) */
-	for (run = i; run < term && !wspace(p[run], w->wide); run++)
+	for (run = i; run < term && !wspace(ch(w, run), w->wide); run++)
 		;
 	hs = i;
 	for (k = run; k > i + 1; k--)
-		if (p[k - 1] == '=') {
+		if (ch(w, k - 1) == '=') {
 			hs = k;
 			break;
 		}
-	if (run - hs > *cap) {
-		uint16_t *nb = realloc(*outp, (run - hs) * sizeof(*nb));
+	if (run - hs > st->cap) {
+		uint16_t *nb = realloc(st->buf, (run - hs) * sizeof(*nb));
 
 		if (nb == NULL)
 			return -1;
-		*outp = nb;
-		*cap = run - hs;
+		st->buf = nb;
+		st->cap = run - hs;
 	}
-	out = *outp;
+	out = st->buf;
 	for (k = hs; k < run; k++) {
-		uint16_t c = wlc(p[k], w->wide);
+		uint16_t c = wlc(ch(w, k), w->wide);
 
 		if (c == '=')
 			continue;
@@ -1012,21 +1036,40 @@ static int may_have_url(const uint8_t *t, size_t n)
 	return 0;
 }
 
-/* Whiplash::extract_hosts.  -1 on memory exhaustion. */
+/* The leftmost "http://" (case-sensitive) in t[from, end), or end. */
+static size_t find_http(const struct wtext *t, size_t from, size_t end)
+{
+	size_t k;
+
+	for (k = from; k + 7 <= end; k++)
+		if (ch(t, k) == 'h' && ch(t, k + 1) == 't' && ch(t, k + 2) == 't' &&
+		    ch(t, k + 3) == 'p' && ch(t, k + 4) == ':' && ch(t, k + 5) == '/' &&
+		    ch(t, k + 6) == '/')
+			return k;
+	return end;
+}
+
+/*
+ * Whiplash::extract_hosts.  -1 on memory exhaustion.
+ *
+ * After the first URL the reference loops on m"http://(.*)$" (no /s, no
+ * /m): the leftmost http:// of the last line (the line before a final "\n"
+ * counts as the last), the first time over "a href = http://" + the rest
+ * of the text.  When that rest is a single line, the match is the
+ * prefix's own http://, i.e. the rest again.
+ */
 static int extract_hosts(const uint8_t *text, size_t len, struct hosts *h)
 {
-	struct wtext t = {NULL, 0, 0, NULL}, w = {NULL, 0, 0, NULL};
+	struct wtext t;
 	struct nh st;
-	size_t rest = 0, start, end, lastnl;
-	uint16_t *hostbuf = NULL;
-	size_t hostcap = 0;
-	int href, found, rc = -1;
-	static const char pre_href[] = "a href = http://", pre_bare[] = "http://";
+	size_t rest = 0, start, end, lastnl, k;
+	int href, found, first = 1, rc = -1;
 
 	if (!may_have_url(text, len))
 		return 0;
 	if (wdecode(text, len, &t) < 0)
 		return -1;
+	memset(&st, 0, sizeof(st));
 	found = scan_text(&t, h, &rest, &href);
 	if (found < 0)
 		goto out;
@@ -1035,79 +1078,68 @@ static int extract_hosts(const uint8_t *text, size_t len, struct hosts *h)
 		rc = 0;
 		goto out;
 	}
-	{
-		const char *pre = href ? pre_href : pre_bare;
-		size_t pl = strlen(pre), k;
-
-		w.wide = t.wide;
-		w.n = pl + (t.n - rest);
-		/* the text before the URL is no longer needed: the prefix goes
-		 * in front of the rest, in place */
-		w.p = t.p + rest - pl;
-		for (k = 0; k < pl; k++)
-			w.p[k] = (uint8_t)pre[k];
-	}
-	memset(&st, 0, sizeof(st));
-	/* m"http://(.*)$" (no /s, no /m): an http:// on the last line, the
-	 * line before a final "\n" counting as the last */
-	end = w.n;
-	lastnl = 0;
-	{
-		size_t scan = (w.n > 0 && w.p[w.n - 1] == '\n') ? w.n - 1 : w.n, k;
-
-		for (k = scan; k > 0; k--)
-			if (w.p[k - 1] == '\n') {
-				lastnl = k;
-				break;
-			}
-	}
-	start = 0;
+	end = t.n;
+	k = (t.n > 0 && ch(&t, t.n - 1) == '\n') ? t.n - 1 : t.n;
+	for (lastnl = 0; k > 0; k--)
+		if (ch(&t, k - 1) == '\n') {
+			lastnl = k;
+			break;
+		}
+	start = rest;
 	for (;;) {
-		size_t hn, cs, cn, k, from;
+		size_t hn, cs, cn, j;
 		const char *lit;
 		uint16_t litbuf[16];
 		const uint16_t *cp;
 
-		if (next_host(&st, &w, start, end, &hostbuf, &hostcap, &hn) < 0)
+		if (next_host(&st, &t, start, end, first, href, &hn) < 0)
 			goto out;
-		if (hn == 0 || (hn == 1 && hostbuf[0] == '0'))
+		if (hn == 0 || (hn == 1 && st.buf[0] == '0'))
 			break;
-		if (digits_dots(hostbuf, hn)) {
+		if (digits_dots(st.buf, hn)) {
 			cs = 0;
 			cn = hn;
 			lit = NULL;
 		} else {
-			canonify(hostbuf, hn, &cs, &cn, &lit);
+			canonify(st.buf, hn, &cs, &cn, &lit);
 		}
 		if (lit) {
-			for (k = 0; k < cn; k++)
-				litbuf[k] = (uint8_t)lit[k];
+			for (j = 0; j < cn; j++)
+				litbuf[j] = (uint8_t)lit[j];
 			cp = litbuf;
 		} else {
-			cp = hostbuf + cs;
+			cp = st.buf + cs;
 		}
 		if (!host_known(h, cp, cn) && cn > 1) {
-			for (k = 0; k < cn && cp[k] != '.'; k++)
+			uint16_t *dst;
+
+			for (j = 0; j < cn && cp[j] != '.'; j++)
 				;
-			if (k < cn && host_add(h, cp, cn) < 0)
-				goto out;
+			if (j < cn) {
+				if ((dst = host_new(h, cn)) == NULL)
+					goto out;
+				memcpy(dst, cp, cn * sizeof(*cp));
+			}
 		}
-		from = start > lastnl ? start : lastnl;
-		for (k = from; k + 7 <= end; k++)
-			if (w.p[k] == 'h' && w.p[k + 1] == 't' && w.p[k + 2] == 't' &&
-			    w.p[k + 3] == 'p' && w.p[k + 4] == ':' && w.p[k + 5] == '/' &&
-			    w.p[k + 6] == '/')
+		if (first && lastnl <= rest) {
+			k = rest; /* the prefix's own http:// */
+		} else {
+			size_t from = start > lastnl ? start : lastnl;
+
+			k = find_http(&t, from, end);
+			if (k + 7 > end)
 				break;
-		if (k + 7 > end)
-			break;
-		start = k + 7;
-		if (w.n > 0 && w.p[w.n - 1] == '\n')
-			end = w.n - 1;
+			k += 7;
+		}
+		first = 0;
+		start = k;
+		if (t.n > 0 && ch(&t, t.n - 1) == '\n')
+			end = t.n - 1;
 	}
 	rc = 0;
 out:
-	free(t.base);
-	free(hostbuf);
+	free(t.own);
+	free(st.buf);
 	return rc;
 }
 
