@@ -693,9 +693,9 @@ fail:
 /* ---------------------------------------------------- line normalization */
 
 /* ASCII classes: 1 whitespace, 2 whitespace that also ends a line
- * (str.splitlines), 3 NUL (dropped under the 1.1.x rule). */
+ * (str.splitlines); NUL is an ordinary character in pyzor 1.0.0. */
 static const uint8_t asc_class[128] = {
-    [0] = 3,    ['\t'] = 1, ['\n'] = 2, [0x0b] = 2, [0x0c] = 2, ['\r'] = 2,
+    ['\t'] = 1, ['\n'] = 2, [0x0b] = 2, [0x0c] = 2, ['\r'] = 2,
     [0x1c] = 2, [0x1d] = 2, [0x1e] = 2, [0x1f] = 1, [' '] = 1,
 };
 
