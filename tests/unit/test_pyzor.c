@@ -773,7 +773,7 @@ END_TEST
 
 struct fake {
 	int fd;
-	int mode; /* 0 good, 1 wrong thread then good, 2 silent */
+	int mode; /* 0 good, 1 wrong thread then good, 2 silent, 3 other port then good */
 };
 
 static void fake_read(struct drp_loop *l, int fd, unsigned ev, void *arg)
@@ -794,6 +794,22 @@ static void fake_read(struct drp_loop *l, int fd, unsigned ev, void *arg)
 	if (f->mode == 2) {
 		drp_loop_unwatch(l, fd); /* heard it, never answers */
 		return;
+	}
+	if (f->mode == 3) {
+		/* a perfect reply, but from another port: must be ignored */
+		int other = drp_udp_socket(AF_INET);
+		struct sockaddr_in sin;
+
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		ck_assert_int_eq(bind(other, (struct sockaddr *)&sin, sizeof(sin)), 0);
+		snprintf(rep, sizeof(rep),
+		         "Code: 200\nDiag: OK\nPV: 2.1\nThread: %ld\nCount: 9\nWL-Count: 0\n\n",
+		         thread);
+		sendto(other, rep, strlen(rep), 0, (struct sockaddr *)&from, fl);
+		close(other);
+		usleep(20000); /* let it arrive first */
 	}
 	if (f->mode == 1) {
 		snprintf(rep, sizeof(rep),
@@ -872,6 +888,12 @@ START_TEST(test_conversation_wrong_thread_ignored)
 }
 END_TEST
 
+START_TEST(test_conversation_wrong_source_ignored)
+{
+	conversation(3, 2000, DRP_ST_OK, 4);
+}
+END_TEST
+
 START_TEST(test_conversation_silent_timeout)
 {
 	conversation(2, 300, DRP_ST_TIMEOUT, 0);
@@ -902,6 +924,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_accounts_file);
 	tcase_add_test(tc, test_conversation_ok);
 	tcase_add_test(tc, test_conversation_wrong_thread_ignored);
+	tcase_add_test(tc, test_conversation_wrong_source_ignored);
 	tcase_add_test(tc, test_conversation_silent_timeout);
 	suite_add_tcase(s, tc);
 	return s;
