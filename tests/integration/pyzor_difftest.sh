@@ -11,7 +11,7 @@ case $BUILD in /*) DRP=$BUILD/drp ;; *) DRP=$ROOT/$BUILD/drp ;; esac
 T=$(mktemp -d /tmp/drp-pyzor-diff.XXXXXX)
 trap 'rm -rf "$T"' EXIT INT TERM
 SEED=${PYZOR_DIFF_SEED:-7}
-COUNT=${PYZOR_DIFF_COUNT:-400}
+COUNT=${PYZOR_DIFF_COUNT:-250}
 /usr/bin/python3 "$ROOT/tests/peers/pyzor_difftest.py" "$T" "$COUNT" "$SEED" || exit 1
 # and as many edited copies of the repo's test messages
 mkdir -p "$T/mut"
