@@ -7,6 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include <openssl/crypto.h>
+
+#define CONFIG_FILE_VALUE_MAX 4096
 
 enum { SRC_FLAG, SRC_FILE, SRC_DEFAULT, SRC_N };
 
@@ -15,12 +20,19 @@ struct entry {
 	char *val[SRC_N];
 };
 
+struct fileval {
+	char *path;
+	char *val; /* NULL when the file could not be read */
+	int err;   /* errno of that failure */
+};
+
 struct drp_config {
 	struct entry *e;
 	size_t n, cap;
-	/* values read from *_file indirections, kept alive with the config */
-	char **owned;
-	size_t nowned;
+	/* values read from *_file indirections, one per path, kept alive with
+	 * the config so repeated lookups neither re-read nor grow */
+	struct fileval *fv;
+	size_t nfv;
 };
 
 struct drp_config *drp_config_new(void)
@@ -40,9 +52,13 @@ void drp_config_free(struct drp_config *c)
 		for (s = 0; s < SRC_N; s++)
 			free(c->e[i].val[s]);
 	}
-	for (i = 0; i < c->nowned; i++)
-		free(c->owned[i]);
-	free(c->owned);
+	for (i = 0; i < c->nfv; i++) {
+		free(c->fv[i].path);
+		if (c->fv[i].val != NULL)
+			OPENSSL_cleanse(c->fv[i].val, strlen(c->fv[i].val));
+		free(c->fv[i].val);
+	}
+	free(c->fv);
 	free(c->e);
 	free(c);
 }
@@ -140,8 +156,7 @@ int drp_config_load_file(struct drp_config *c, const char *path, int optional, c
 		v = trim(eq + 1);
 		k = trim(k);
 		for (p = k; *p; p++) {
-			if (!(islower((unsigned char)*p) || isdigit((unsigned char)*p) ||
-			      *p == '_')) {
+			if (!(isalnum((unsigned char)*p) || *p == '_')) {
 				snprintf(err, errlen, "%s:%d: bad key '%s'", path, lineno, k);
 				rc = -1;
 				break;
@@ -216,50 +231,98 @@ static const char *raw_get(const struct drp_config *c, const char *key, const ch
 	return NULL;
 }
 
-/* Read the first line of a secret file; cached in c->owned. */
-static const char *read_file_value(const struct drp_config *cc, const char *path)
+/* The first line of a secret file, read once per path (the struct is only a
+ * cache here, the effective configuration does not change).  A file that
+ * cannot be read is remembered too, so drp_config_get_checked can say why. */
+static const struct fileval *read_file_value(const struct drp_config *cc, const char *path)
 {
-	struct drp_config *c = (struct drp_config *)cc; /* cache only */
-	FILE *f = fopen(path, "re");
-	char *line = NULL, **no;
-	size_t cap = 0;
-	ssize_t n;
+	struct drp_config *c = (struct drp_config *)cc;
+	struct fileval *nv, *v;
+	char *line = NULL;
+	size_t i, n = 0;
+	FILE *f;
 
-	if (f == NULL)
+	for (i = 0; i < c->nfv; i++)
+		if (strcmp(c->fv[i].path, path) == 0)
+			return &c->fv[i];
+	nv = realloc(c->fv, (c->nfv + 1) * sizeof(*nv));
+	if (nv == NULL)
 		return NULL;
-	n = getline(&line, &cap, f);
+	c->fv = nv;
+	v = &c->fv[c->nfv];
+	memset(v, 0, sizeof(*v));
+	v->path = strdup(path);
+	if (v->path == NULL)
+		return NULL;
+	c->nfv++;
+	f = fopen(path, "re");
+	if (f == NULL) {
+		v->err = errno;
+		return v;
+	}
+	/* bounded: a secret is one short line, /dev/zero is not */
+	line = malloc(CONFIG_FILE_VALUE_MAX + 2);
+	if (line == NULL) {
+		fclose(f);
+		v->err = ENOMEM;
+		return v;
+	}
+	n = fread(line, 1, CONFIG_FILE_VALUE_MAX + 1, f);
+	if (ferror(f))
+		v->err = EIO;
 	fclose(f);
-	if (n < 0) {
+	line[n] = 0;
+	n = strcspn(line, "\r\n");
+	if (v->err == 0 && n > CONFIG_FILE_VALUE_MAX)
+		v->err = EFBIG;
+	if (v->err != 0) {
+		OPENSSL_cleanse(line, CONFIG_FILE_VALUE_MAX + 2);
 		free(line);
-		line = strdup("");
-		if (line == NULL)
-			return NULL;
+		return v;
 	}
-	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-		line[--n] = 0;
-	no = realloc(c->owned, (c->nowned + 1) * sizeof(*no));
-	if (no == NULL) {
-		free(line);
-		return NULL;
+	line[n] = 0;
+	v->val = line;
+	return v;
+}
+
+int drp_config_get_checked(const struct drp_config *c, const char *key, const char **out, char *err,
+                           size_t errlen)
+{
+	const char *src, *v = raw_get(c, key, &src);
+	const struct fileval *fv;
+	char fkey[128];
+
+	*out = v;
+	if (v != NULL)
+		return 0;
+	if (snprintf(fkey, sizeof(fkey), "%s_file", key) >= (int)sizeof(fkey))
+		return 0;
+	v = raw_get(c, fkey, &src);
+	if (v == NULL || *v == 0)
+		return 0;
+	fv = read_file_value(c, v);
+	if (fv == NULL) {
+		snprintf(err, errlen, "%s: out of memory", fkey);
+		return -1;
 	}
-	c->owned = no;
-	c->owned[c->nowned++] = line;
-	return line;
+	if (fv->val == NULL) {
+		snprintf(err, errlen, "%s: %s: %s", fkey, v,
+		         fv->err == EFBIG ? "first line longer than 4096 bytes"
+		                          : strerror(fv->err));
+		return -1;
+	}
+	*out = fv->val;
+	return 0;
 }
 
 const char *drp_config_get(const struct drp_config *c, const char *key)
 {
-	const char *src, *v = raw_get(c, key, &src);
-	char fkey[128];
+	const char *v = NULL;
+	char err[8];
 
-	if (v != NULL)
-		return v;
-	if (snprintf(fkey, sizeof(fkey), "%s_file", key) >= (int)sizeof(fkey))
+	if (drp_config_get_checked(c, key, &v, err, sizeof(err)) < 0)
 		return NULL;
-	v = raw_get(c, fkey, &src);
-	if (v == NULL || *v == 0)
-		return NULL;
-	return read_file_value(c, v);
+	return v;
 }
 
 const char *drp_config_source(const struct drp_config *c, const char *key)

@@ -33,8 +33,15 @@ int drp_config_set_flag(struct drp_config *c, const char *key, const char *value
 /* Lowest-precedence default. */
 int drp_config_set_default(struct drp_config *c, const char *key, const char *value);
 
-/* The effective value or NULL.  The pointer lives as long as c. */
+/* The effective value or NULL.  The pointer lives as long as c.  An
+ * unreadable "X_file" makes X look unset here; use the checked form for
+ * secrets so a missing password file is an error, not anonymous access. */
 const char *drp_config_get(const struct drp_config *c, const char *key);
+/* As drp_config_get; -1 with "X_file: path: reason" in err when X is unset
+ * and X_file names a file that cannot be read (or whose first line is over
+ * 4096 bytes). */
+int drp_config_get_checked(const struct drp_config *c, const char *key, const char **out, char *err,
+                           size_t errlen);
 /* Where the effective value came from: "flag", "env", "file", "default" or NULL. */
 const char *drp_config_source(const struct drp_config *c, const char *key);
 /* Parsed helpers; return 0 and set *out, or -1 naming the key in err. */

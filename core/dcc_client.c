@@ -107,14 +107,16 @@ static int cfg_thold(const struct drp_config *cfg, const char *key, uint32_t def
 static int load_cred(const struct drp_config *cfg, struct drp_dcc_cred *cr, int *have, char *err,
                      size_t errlen)
 {
-	const char *ids = drp_config_get(cfg, "dcc_client_id");
-	const char *pw = drp_config_get(cfg, "dcc_client_passwd");
-	const char *idpath = drp_config_get(cfg, "dcc_ids");
+	const char *ids, *pw, *idpath = drp_config_get(cfg, "dcc_ids");
 	char pwbuf[DRP_DCC_PASSWD_MAX + 1] = "";
 	uint32_t id;
 	int rc;
 
 	*have = 0;
+	/* a named but unreadable secret file is an error, never anonymous */
+	if (drp_config_get_checked(cfg, "dcc_client_id", &ids, err, errlen) < 0 ||
+	    drp_config_get_checked(cfg, "dcc_client_passwd", &pw, err, errlen) < 0)
+		return -1;
 	if (ids == NULL || *ids == 0)
 		return drp_dcc_cred_set(cr, DRP_DCC_ID_ANON, NULL, err, errlen);
 	id = drp_dcc_parse_id(ids, strlen(ids));
