@@ -457,6 +457,11 @@ static int ent_code(size_t idx)
 	return idx < 5 ? first[idx] : (int)(161 + idx - 5);
 }
 
+/* The bytes the stripper acts on inside a tag. */
+static const uint8_t html_special[256] = {
+    ['<'] = 1, ['>'] = 1, ['&'] = 1, ['-'] = 1, ['"'] = 1, ['\''] = 1,
+};
+
 int drp_razor_dehtml(const uint8_t *in, size_t len, struct drp_buf *out)
 {
 	size_t n, i;
@@ -475,8 +480,30 @@ int drp_razor_dehtml(const uint8_t *in, size_t len, struct drp_buf *out)
 		return -1;
 	o = out->p;
 	for (i = 0; i < n; i++) {
-		uint8_t c = in[i];
+		uint8_t c;
 
+		/* runs of bytes with no meaning in the current state: copied
+		 * outside a tag, dropped inside one (sgml implies tag) */
+		if (!quote) {
+			size_t k = i;
+
+			if (!tag) {
+				while (k < n && in[k] != '<' && in[k] != '>' && in[k] != '&')
+					k++;
+				memcpy(o, in + i, k - i);
+				o += k - i;
+			} else {
+				while (k < n && !html_special[in[k]])
+					k++;
+			}
+			if (k > i) {
+				last = in[k - 1];
+				i = k;
+				if (i >= n)
+					break;
+			}
+		}
+		c = in[i];
 		if (quote) {
 			if (c == quote && (quote != '-' || last == '-'))
 				quote = 0;

@@ -651,11 +651,12 @@ static int wdecode(const uint8_t *s, size_t n, struct wtext *t)
 	int pct = 0;
 
 	memset(t, 0, sizeof(*t));
-	for (i = 0; i + 2 < n; i++)
-		if (s[i] == '%' && hexv(s[i + 1]) >= 0 && hexv(s[i + 2]) >= 0) {
+	for (c = s; (c = memchr(c, '%', (size_t)(end - c))) != NULL; c++)
+		if (end - c > 2 && hexv(c[1]) >= 0 && hexv(c[2]) >= 0) {
 			pct = 1;
 			break;
 		}
+	c = s;
 	while ((c = memchr(c, '&', (size_t)(end - c))) != NULL && (c + 1 >= end || c[1] != '#'))
 		c++;
 	if (!pct && c == NULL) {
@@ -791,55 +792,92 @@ static size_t href_at(const struct wtext *t, size_t i)
 	return scheme_at(t, j);
 }
 
+struct scan {
+	size_t last, rest, bare;
+	int have_href, have_bare;
+};
+
+/* One position of scan_text; c is the character there, lower-cased. */
+static int scan_at(const struct wtext *t, struct hosts *h, size_t j, unsigned c, struct scan *sc)
+{
+	size_t k, e, n = t->n;
+
+	if (c == 'w') {
+		uint16_t *dst;
+
+		if (j == 0 || j + 4 >= n || (ch(t, j + 1) | 0x20) != 'w' ||
+		    (ch(t, j + 2) | 0x20) != 'w' || ch(t, j + 3) == '\n' || j - 1 < sc->last ||
+		    !wspace(ch(t, j - 1), t->wide))
+			return 0;
+		for (k = j + 4; k < n; k++) {
+			unsigned d = ch(t, k);
+
+			if (d == ' ' || d == '/' || d == '>' || d == '<' || d == '"' || d == '\r' ||
+			    d == '\n')
+				break;
+		}
+		if (k == j + 4)
+			return 0;
+		if ((dst = host_new(h, k - j)) == NULL)
+			return -1;
+		for (e = j; e < k; e++)
+			*dst++ = (uint16_t)ch(t, e);
+		sc->last = k;
+	} else if (c == 'h' && !sc->have_href) {
+		if ((e = href_at(t, j)) != 0) {
+			sc->have_href = 1;
+			sc->rest = e;
+		} else if (!sc->have_bare && (e = scheme_at(t, j)) != 0) {
+			sc->have_bare = 1;
+			sc->bare = e;
+		}
+	}
+	return 0;
+}
+
+#define BYTES8(b) (UINT64_C(0x0101010101010101) * (b))
+
 /*
  * One pass for the autolinks (m|\s+(www.[^ /><"\r\n]+)|ig, collected
  * verbatim: a "www" right after a white space byte at or after the end of
  * the previous match) and the first URL (the first href="http... wins over
  * an earlier bare http).  Returns 1 with *rest / *href when there is a URL.
+ * On plain bytes, eight at a time: only the w/W (and, until an href is
+ * found, h/H) bytes are looked at; scan_at rechecks each candidate.
  */
 static int scan_text(const struct wtext *t, struct hosts *h, size_t *rest, int *href)
 {
-	size_t j, k, n = t->n, last = 0, bare = 0, e;
-	int have_href = 0, have_bare = 0;
+	struct scan sc = {0, 0, 0, 0, 0};
+	size_t j = 0, n = t->n;
 
-	for (j = 0; j < n; j++) {
-		unsigned c = ch(t, j) | 0x20;
+	if (t->p8 != NULL) {
+		for (; j + 8 <= n; j += 8) {
+			uint64_t v, x, y, m;
 
-		if (c == 'w') {
-			uint16_t *dst;
-
-			if (j == 0 || j + 4 >= n || (ch(t, j + 1) | 0x20) != 'w' ||
-			    (ch(t, j + 2) | 0x20) != 'w' || ch(t, j + 3) == '\n' || j - 1 < last ||
-			    !wspace(ch(t, j - 1), t->wide))
-				continue;
-			for (k = j + 4; k < n; k++) {
-				unsigned d = ch(t, k);
-
-				if (d == ' ' || d == '/' || d == '>' || d == '<' || d == '"' ||
-				    d == '\r' || d == '\n')
-					break;
+			memcpy(&v, t->p8 + j, 8);
+			v |= BYTES8(0x20);
+			x = v ^ BYTES8('w');
+			m = (x - BYTES8(1)) & ~x;
+			if (!sc.have_href) {
+				y = v ^ BYTES8('h');
+				m |= (y - BYTES8(1)) & ~y;
 			}
-			if (k == j + 4)
-				continue;
-			if ((dst = host_new(h, k - j)) == NULL)
-				return -1;
-			for (e = j; e < k; e++)
-				*dst++ = (uint16_t)ch(t, e);
-			last = k;
-		} else if (c == 'h' && !have_href) {
-			if ((e = href_at(t, j)) != 0) {
-				have_href = 1;
-				*rest = e;
-			} else if (!have_bare && (e = scheme_at(t, j)) != 0) {
-				have_bare = 1;
-				bare = e;
+			m &= BYTES8(0x80);
+			while (m) {
+				size_t b = (size_t)__builtin_ctzll(m) / 8;
+
+				if (scan_at(t, h, j + b, t->p8[j + b] | 0x20u, &sc) < 0)
+					return -1;
+				m &= m - 1;
 			}
 		}
 	}
-	*href = have_href;
-	if (!have_href && have_bare)
-		*rest = bare;
-	return have_href || have_bare;
+	for (; j < n; j++)
+		if (scan_at(t, h, j, ch(t, j) | 0x20, &sc) < 0)
+			return -1;
+	*href = sc.have_href;
+	*rest = sc.have_href ? sc.rest : sc.bare;
+	return sc.have_href || sc.have_bare;
 }
 
 /* Memo of "first position >= from holding one of a set", for the scans
