@@ -52,4 +52,22 @@ sleep 0.5
 alive=0
 for k in "${KIDS[@]}"; do running "$k" && alive=$((alive + 1)); done
 [ $alive = 0 ] && ok "spawned workers exit on SIGTERM" || fail "$alive still alive"
+
+# the systemd unit's way: spawn-fcgi -n execs one drp-fcgi that preforks
+# over the socket on fd 0
+rm -f "$SOCK"
+spawn-fcgi -n -s "$SOCK" -M 0666 -- "$FCGI" --config "$T/drp.conf" --workers 2 \
+	>>"$T/spawn.log" 2>&1 &
+MASTER=$!
+PIDS+=($MASTER)
+wait_for "$FCGI" --probe --listen "unix:$SOCK" && ok "spawn-fcgi -n + --workers serves" || fail "spawn-fcgi -n pool not up"
+[ "$(pgrep -P "$MASTER" | wc -l)" = 2 ] && ok "it preforked 2 workers over fd 0" || fail "children: $(pgrep -P "$MASTER" | wc -l)"
+printf '%s\n' "$TOKEN" >"$T/tokens"
+kill -HUP "$MASTER"
+sleep 1
+post /check "$TOKEN" "$MSG"
+expect_code 200 "reloaded (systemd ExecReload) and serving"
+kill -TERM "$MASTER"
+for _ in $(seq 50); do running "$MASTER" || break; sleep 0.1; done
+running "$MASTER" && fail "master still running" || ok "master drained and exited"
 fcgi_done
