@@ -342,28 +342,37 @@ int drp_razor_deqp(const uint8_t *in, size_t len, struct drp_buf *out)
 	/* pass 1: soft line breaks, =\r?\n */
 	o = out->p + hend + 2;
 	start = (size_t)(o - out->p);
-	for (i = bstart; i < len; i++) {
-		if (in[i] == '=') {
-			if (i + 1 < len && in[i + 1] == '\n') {
-				i += 1;
-				continue;
-			}
-			if (i + 2 < len && in[i + 1] == '\r' && in[i + 2] == '\n') {
-				i += 2;
-				continue;
-			}
-		}
-		*o++ = in[i];
+	for (i = bstart; i < len;) {
+		const uint8_t *eq = memchr(in + i, '=', len - i);
+		size_t e = eq ? (size_t)(eq - in) : len;
+
+		memcpy(o, in + i, e - i);
+		o += e - i;
+		i = e;
+		if (i == len)
+			break;
+		if (i + 1 < len && in[i + 1] == '\n')
+			i += 2;
+		else if (i + 2 < len && in[i + 1] == '\r' && in[i + 2] == '\n')
+			i += 3;
+		else
+			*o++ = in[i++];
 	}
 	/* pass 2, in place: =XX; a decoded '=' is not decoded again */
 	{
 		uint8_t *r = out->p + start, *w = r, *end = o;
 
 		while (r < end) {
+			const uint8_t *eq = memchr(r, '=', (size_t)(end - r));
+			uint8_t *e = eq ? (uint8_t *)eq : end;
 			int h, l;
 
-			if (*r == '=' && end - r >= 3 && (h = hexv(r[1])) >= 0 &&
-			    (l = hexv(r[2])) >= 0) {
+			memmove(w, r, (size_t)(e - r));
+			w += e - r;
+			r = e;
+			if (r == end)
+				break;
+			if (end - r >= 3 && (h = hexv(r[1])) >= 0 && (l = hexv(r[2])) >= 0) {
 				*w++ = (uint8_t)(h << 4 | l);
 				r += 3;
 			} else {
