@@ -74,10 +74,20 @@ static void spill(struct dcc_fuz2 *z)
 	z->spilled = 1;
 }
 
+/* Store a word register as 8 little-endian bytes. */
+static void store64(uint8_t *p, uint64_t v)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	memcpy(p, &v, 8);
+}
+
 static void add_word(struct drp_dcc_state *s)
 {
 	struct dcc_fuz2 *z = &s->fuz2;
 	unsigned bits = drp_dcc_dict_lookup_packed(z->wa, z->wb, z->wlen);
+	unsigned wlen = z->wlen;
 	uint8_t *r, word[DCC_WORD];
 	int i;
 
@@ -88,18 +98,16 @@ static void add_word(struct drp_dcc_state *s)
 	for (i = 0; i < DCC_FUZ2_LANGS; i++) {
 		if (bits & (1u << i)) {
 			++z->lang[i].wtotal;
-			z->lang[i].wsummed += z->wlen;
+			z->lang[i].wsummed += wlen;
 		}
-	}
-	for (i = 0; i < 8; i++) {
-		word[i] = (uint8_t)(z->wa >> (8 * i));
-		word[8 + i] = (uint8_t)(z->wb >> (8 * i));
 	}
 	if (!z->spilled && z->rec_len + 1 + DCC_WORD > DCC_FUZ2_REC_MAX)
 		spill(z);
 	if (z->oom)
 		return;
 	if (z->spilled) {
+		store64(word, z->wa);
+		store64(word + 8, z->wb);
 		for (i = 0; i < DCC_FUZ2_LANGS; i++)
 			if (bits & (1u << i))
 				lang_put(z, i, word, z->wlen);
@@ -118,8 +126,105 @@ static void add_word(struct drp_dcc_state *s)
 	}
 	r = &z->rec[z->rec_len];
 	r[0] = (uint8_t)(bits << 4 | (z->wlen - 1));
-	memcpy(r + 1, word, DCC_WORD);
+	store64(r + 1, z->wa);
+	store64(r + 9, z->wb);
 	z->rec_len += 1 + DCC_WORD;
+}
+
+/* Load 8 bytes as a little-endian word. */
+static uint64_t load64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	return v;
+}
+
+/*
+ * Pack a run of k (1..16) letters at p, each through the character
+ * classes, into the word registers.  ASCII letters are their own lower
+ * case in both class tables, so a run without high bytes needs no table:
+ * it is loaded whole (when 16 bytes are readable) and OR-ed with 0x20.
+ */
+static void pack_run(const uint8_t *p, unsigned k, const uint8_t *end, const uint8_t *cset,
+                     uint64_t *wa, uint64_t *wb)
+{
+	static const uint64_t hi = 0x8080808080808080u, lc = 0x2020202020202020u;
+	uint64_t a = 0, b = 0, ma, mb;
+	unsigned i;
+
+	ma = k >= 8 ? ~(uint64_t)0 : (((uint64_t)1 << (8 * k)) - 1);
+	mb = k <= 8 ? 0 : k >= 16 ? ~(uint64_t)0 : (((uint64_t)1 << (8 * (k - 8))) - 1);
+	if (end - p >= 16) {
+		a = load64(p) & ma;
+		b = load64(p + 8) & mb;
+		if (((a | b) & hi) == 0) {
+			*wa = a | (lc & ma);
+			*wb = b | (lc & mb);
+			return;
+		}
+		a = b = 0;
+	}
+	for (i = 0; i < k && i < 8; i++)
+		a |= (uint64_t)cset[p[i]] << (8 * i);
+	for (; i < k; i++)
+		b |= (uint64_t)cset[p[i]] << (8 * (i - 8));
+	*wa = a;
+	*wb = b;
+}
+
+/*
+ * The common case of the word state: no character reference pending and
+ * the previous byte a separator.  Whole tokens are taken at once: a run
+ * of separators is skipped, a run of letters ended by a separator is a
+ * word.  Anything else (a run ending in another byte, a '<', an '&', or
+ * the end of the input) leaves the run so far in the word state for the
+ * byte-wise loop.  Returns the bytes consumed.
+ */
+static size_t fuz2_tokens(struct drp_dcc_state *s, const uint8_t *p, size_t n)
+{
+	struct dcc_fuz2 *z = &s->fuz2;
+	const uint8_t *cset = s->cset, *start = p, *end = p + n;
+	unsigned btotal = z->btotal;
+
+	while (p < end) {
+		const uint8_t *q;
+		unsigned k;
+
+		if (cset[*p] == DCC_FC_SP) {
+			++p;
+			continue;
+		}
+		for (q = p; q < end && cset[*q] >= 'a'; q++)
+			;
+		k = (unsigned)(q - p);
+		btotal += k;
+		if (q < end && cset[*q] == DCC_FC_SP) {
+			if (k >= 3 && k <= DCC_WORD) {
+				pack_run(p, k, end, cset, &z->wa, &z->wb);
+				z->wlen = k;
+				add_word(s);
+			}
+			p = q + 1;
+			continue;
+		}
+		/* hand the run and the byte after it to the byte-wise loop */
+		z->wa = z->wb = 0;
+		z->wlen = k;
+		if (k > DCC_WORD)
+			z->wlen = WORD_JUNK;
+		else if (k != 0)
+			pack_run(p, k, end, cset, &z->wa, &z->wb);
+		z->btotal = btotal;
+		return (size_t)(q - start);
+	}
+	z->wa = z->wb = 0;
+	z->wlen = 0;
+	z->btotal = btotal;
+	return n;
 }
 
 void drp_dcc_fuz2(struct drp_dcc_state *s, const uint8_t *p, size_t n)
@@ -133,10 +238,21 @@ void drp_dcc_fuz2(struct drp_dcc_state *s, const uint8_t *p, size_t n)
 		case F2_WORD: {
 			/* the word lives in registers: no byte stores to reload */
 			const uint8_t *cset = s->cset;
-			unsigned wlen = z->wlen, btotal = z->btotal;
-			uint64_t wa = z->wa, wb = z->wb;
+			unsigned wlen, btotal;
+			uint64_t wa, wb;
 			int html = s->ct == DCC_CT_HTML;
 
+			if (z->wlen == 0 && z->cref.st == 0) {
+				size_t k = fuz2_tokens(s, p, n);
+
+				p += k;
+				if ((n -= k) == 0)
+					break;
+			}
+			wlen = z->wlen;
+			btotal = z->btotal;
+			wa = z->wa;
+			wb = z->wb;
 			do {
 				--n;
 				c = *p++;
@@ -166,10 +282,14 @@ void drp_dcc_fuz2(struct drp_dcc_state *s, const uint8_t *p, size_t n)
 						z->wlen = wlen;
 						z->wa = wa;
 						z->wb = wb;
+						z->btotal = btotal;
 						add_word(s);
 					}
 					wlen = 0;
 					wa = wb = 0;
+					/* back to whole tokens */
+					if (z->cref.st == 0)
+						break;
 					continue;
 				}
 				++btotal;
