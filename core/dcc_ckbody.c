@@ -94,17 +94,28 @@ static void body_sum(struct drp_dcc_state *s, const uint8_t *p, size_t n)
 		uint8_t c;
 
 		if (flen == 0) {
-			/* the common case: up to the next line end */
-			while (p < end && *p != '\n') {
-				c = *p++;
-				buf[blen] = c;
-				blen += !body_drop[c];
-				if (blen >= BODY_BUF) {
+			/* the common case: up to the next line end, in pieces
+			 * that fit the buffer, without a test per byte */
+			const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
+			const uint8_t *stop = nl ? nl : end;
+
+			while (p < stop) {
+				size_t m = (size_t)(stop - p), i;
+
+				if (m > BODY_BUF - blen)
+					m = BODY_BUF - blen;
+				for (i = 0; i < m; i++) {
+					c = p[i];
+					buf[blen] = c;
+					blen += !body_drop[c];
+				}
+				p += m;
+				if (blen >= BODY_BUF - 64) {
 					body_flush(s, buf, blen);
 					blen = 0;
 				}
 			}
-			if (p == end)
+			if (nl == NULL)
 				break;
 			++p;
 			flen = 1;
