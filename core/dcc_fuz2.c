@@ -83,24 +83,12 @@ static void store64(uint8_t *p, uint64_t v)
 	memcpy(p, &v, 8);
 }
 
-static void add_word(struct drp_dcc_state *s)
+/* Record a word (or, once spilled, hash it into its languages). */
+static void add_word_slow(struct dcc_fuz2 *z, unsigned bits)
 {
-	struct dcc_fuz2 *z = &s->fuz2;
-	unsigned bits = drp_dcc_dict_lookup_packed(z->wa, z->wb, z->wlen);
-	unsigned wlen = z->wlen;
 	uint8_t *r, word[DCC_WORD];
 	int i;
 
-	if (s->cset != drp_dcc_cset_latin2)
-		bits &= ~(1u << LANG_POLISH);
-	if (bits == 0 || z->oom)
-		return;
-	for (i = 0; i < DCC_FUZ2_LANGS; i++) {
-		if (bits & (1u << i)) {
-			++z->lang[i].wtotal;
-			z->lang[i].wsummed += wlen;
-		}
-	}
 	if (!z->spilled && z->rec_len + 1 + DCC_WORD > DCC_FUZ2_REC_MAX)
 		spill(z);
 	if (z->oom)
@@ -129,6 +117,41 @@ static void add_word(struct drp_dcc_state *s)
 	store64(r + 1, z->wa);
 	store64(r + 9, z->wb);
 	z->rec_len += 1 + DCC_WORD;
+}
+
+/* The word in z->wa, z->wb, z->wlen is complete: count and record it
+ * when a dictionary knows it.  lmask drops Polish outside Latin-2. */
+static void add_word(struct dcc_fuz2 *z, unsigned lmask)
+{
+	unsigned bits = drp_dcc_dict_lookup_packed(z->wa, z->wb, z->wlen) & lmask;
+	unsigned wlen = z->wlen;
+	uint8_t *r;
+
+	if (bits == 0 || z->oom)
+		return;
+	for (int i = 0; i < DCC_FUZ2_LANGS; i++) {
+		if (bits & (1u << i)) {
+			++z->lang[i].wtotal;
+			z->lang[i].wsummed += wlen;
+		}
+	}
+	/* the record never grows past DCC_FUZ2_REC_MAX and is emptied when
+	 * spilled, so room in it means no spill and no allocation is due */
+	if (z->rec_cap - z->rec_len < 1 + DCC_WORD || z->spilled) {
+		add_word_slow(z, bits);
+		return;
+	}
+	r = &z->rec[z->rec_len];
+	r[0] = (uint8_t)(bits << 4 | (wlen - 1));
+	store64(r + 1, z->wa);
+	store64(r + 9, z->wb);
+	z->rec_len += 1 + DCC_WORD;
+}
+
+/* the languages a word may count for in the current entity */
+static unsigned lang_mask(const struct drp_dcc_state *s)
+{
+	return s->cset == drp_dcc_cset_latin2 ? 15u : 15u & ~(1u << LANG_POLISH);
 }
 
 /* Load 8 bytes as a little-endian word. */
@@ -177,6 +200,33 @@ static void pack_run(const uint8_t *p, unsigned k, const uint8_t *end, const uin
 }
 
 /*
+ * The end of a run of letters starting at p.  Eight ASCII bytes at a
+ * time: a byte is an ASCII letter when (c | 0x20) is in 'a'..'z', which
+ * in both class tables is exactly a class >= 'a'.  A high byte stops the
+ * word-at-a-time test (the carry it may cause only reaches later bytes)
+ * and is looked up in the table.
+ */
+static const uint8_t *scan_letters(const uint8_t *q, const uint8_t *end, const uint8_t *cset)
+{
+	static const uint64_t hi = 0x8080808080808080u, lc = 0x2020202020202020u,
+	                      ge_a = 0x1f1f1f1f1f1f1f1fu, gt_z = 0x0505050505050505u;
+
+	while (end - q >= 8) {
+		uint64_t w = load64(q), x = w | lc;
+		uint64_t non = ~((x + ge_a) & ~(x + gt_z) & ~w) & hi;
+
+		if (non != 0) {
+			q += __builtin_ctzll(non) >> 3;
+			break;
+		}
+		q += 8;
+	}
+	while (q < end && cset[*q] >= 'a')
+		q++;
+	return q;
+}
+
+/*
  * The common case of the word state: no character reference pending and
  * the previous byte a separator.  Whole tokens are taken at once: a run
  * of separators is skipped, a run of letters ended by a separator is a
@@ -188,7 +238,7 @@ static size_t fuz2_tokens(struct drp_dcc_state *s, const uint8_t *p, size_t n)
 {
 	struct dcc_fuz2 *z = &s->fuz2;
 	const uint8_t *cset = s->cset, *start = p, *end = p + n;
-	unsigned btotal = z->btotal;
+	unsigned btotal = z->btotal, lmask = lang_mask(s);
 
 	while (p < end) {
 		const uint8_t *q;
@@ -198,15 +248,14 @@ static size_t fuz2_tokens(struct drp_dcc_state *s, const uint8_t *p, size_t n)
 			++p;
 			continue;
 		}
-		for (q = p; q < end && cset[*q] >= 'a'; q++)
-			;
+		q = scan_letters(p, end, cset);
 		k = (unsigned)(q - p);
 		btotal += k;
 		if (q < end && cset[*q] == DCC_FC_SP) {
 			if (k >= 3 && k <= DCC_WORD) {
 				pack_run(p, k, end, cset, &z->wa, &z->wb);
 				z->wlen = k;
-				add_word(s);
+				add_word(z, lmask);
 			}
 			p = q + 1;
 			continue;
@@ -283,7 +332,7 @@ void drp_dcc_fuz2(struct drp_dcc_state *s, const uint8_t *p, size_t n)
 						z->wa = wa;
 						z->wb = wb;
 						z->btotal = btotal;
-						add_word(s);
+						add_word(z, lang_mask(s));
 					}
 					wlen = 0;
 					wa = wb = 0;
