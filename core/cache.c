@@ -151,10 +151,11 @@ int drp_cache_opts_parse_url(struct drp_cache_opts *o, const char *v, char *err,
 	           strncasecmp(v, "memcache://", 11) == 0) {
 		o->backend = DRP_CACHE_MEMCACHED;
 	} else {
+		/* the scheme only: the rest may hold a password */
 		snprintf(err, errlen,
-		         "cache: unknown backend '%s' (off, embedded, redis://, "
+		         "cache: unknown backend '%.*s' (off, embedded, redis://, "
 		         "redis+unix://, memcached://)",
-		         v);
+		         (int)strcspn(v, ":/@?"), v);
 		return -1;
 	}
 	snprintf(o->url, sizeof o->url, "%s", v);
@@ -211,6 +212,10 @@ int drp_cache_opts_from_config(struct drp_cache_opts *o, const struct drp_config
 
 	drp_cache_opts_default(o);
 	if (drp_cache_opts_parse_url(o, drp_config_get(cfg, "cache"), err, errlen) != 0)
+		return -1;
+	/* a bad server URL is a configuration error now, not at first use */
+	if ((o->backend == DRP_CACHE_REDIS || o->backend == DRP_CACHE_MEMCACHED) &&
+	    drp_cache_remote_check_url(o, err, errlen) != 0)
 		return -1;
 	if (drp_config_long(cfg, "cache_ttl", o->ttl_s, &o->ttl_s, err, errlen) != 0)
 		return -1;

@@ -52,6 +52,7 @@ struct drp_cache_remote {
 	uint64_t down_until;
 	long backoff_ms;
 	char err[128];
+	int no_resolve; /* syntax check only (--check-config, fuzzing) */
 };
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -281,7 +282,8 @@ static int parse_redis(struct drp_cache_remote *r, const char *url, char *err, s
 				return -1;
 			}
 		}
-		resolve_numeric(r->host, sizeof r->host);
+		if (!r->no_resolve)
+			resolve_numeric(r->host, sizeof r->host);
 	}
 	return parse_query(r, q ? q + 1 : NULL, err, errlen);
 }
@@ -309,7 +311,8 @@ static int parse_memcached(struct drp_cache_remote *r, const char *url, char *er
 			seterr(err, errlen, "cache: bad memcached server '%.*s'", (int)len, s);
 			return -1;
 		}
-		resolve_numeric(m->host, sizeof m->host);
+		if (!r->no_resolve)
+			resolve_numeric(m->host, sizeof m->host);
 		r->n_mc++;
 		if (comma == NULL)
 			break;
@@ -323,11 +326,42 @@ static int parse_memcached(struct drp_cache_remote *r, const char *url, char *er
 	return 0;
 }
 
+static int parse_url(struct drp_cache_remote *r, const struct drp_cache_opts *o, char *err,
+                     size_t errlen)
+{
+	/* drp_cache_opts_parse_url chose the backend from the scheme */
+	if (strstr(o->url, "://") == NULL) {
+		seterr(err, errlen, "cache: not a URL");
+		return -1;
+	}
+	if (o->backend == DRP_CACHE_REDIS)
+		return parse_redis(r, o->url, err, errlen);
+	if (o->backend == DRP_CACHE_MEMCACHED)
+		return parse_memcached(r, o->url, err, errlen);
+	seterr(err, errlen, "cache: not a remote backend");
+	return -1;
+}
+
+int drp_cache_remote_check_url(const struct drp_cache_opts *o, char *err, size_t errlen)
+{
+	struct drp_cache_remote *r = calloc(1, sizeof *r);
+	int rc;
+
+	if (r == NULL) {
+		seterr(err, errlen, "cache: out of memory");
+		return -1;
+	}
+	r->no_resolve = 1;
+	rc = parse_url(r, o, err, errlen);
+	explicit_bzero(r->password, sizeof r->password);
+	free(r);
+	return rc;
+}
+
 int drp_cache_remote_new(struct drp_cache_remote **out, const struct drp_cache_opts *o, char *err,
                          size_t errlen)
 {
 	struct drp_cache_remote *r = calloc(1, sizeof *r);
-	int rc;
 
 	*out = NULL;
 	if (r == NULL) {
@@ -340,15 +374,8 @@ int drp_cache_remote_new(struct drp_cache_remote **out, const struct drp_cache_o
 	r->io_ms = o->timeout_ms;
 	r->retry_ms = o->retry_ms > 0 ? o->retry_ms : 1;
 	r->retry_max_ms = o->retry_max_ms > r->retry_ms ? o->retry_max_ms : r->retry_ms;
-	if (o->backend == DRP_CACHE_REDIS)
-		rc = parse_redis(r, o->url, err, errlen);
-	else if (o->backend == DRP_CACHE_MEMCACHED)
-		rc = parse_memcached(r, o->url, err, errlen);
-	else {
-		seterr(err, errlen, "cache: not a remote backend");
-		rc = -1;
-	}
-	if (rc != 0) {
+	if (parse_url(r, o, err, errlen) != 0) {
+		explicit_bzero(r->password, sizeof r->password);
 		free(r);
 		return -1;
 	}

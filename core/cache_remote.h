@@ -32,6 +32,8 @@ struct drp_cache_remote;
 int drp_cache_remote_new(struct drp_cache_remote **out, const struct drp_cache_opts *o, char *err,
                          size_t errlen);
 void drp_cache_remote_free(struct drp_cache_remote *r);
+/* Syntax of o->url only: no name resolved, nothing connected. */
+int drp_cache_remote_check_url(const struct drp_cache_opts *o, char *err, size_t errlen);
 
 /* 1 when the backend may be tried now (not in backoff). */
 int drp_cache_remote_usable(struct drp_cache_remote *r);
