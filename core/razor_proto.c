@@ -3,6 +3,7 @@
 #include "razor_proto.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -166,7 +167,7 @@ int drp_razor_batch(const struct drp_razor_q *q, int n, long bql, long bqs, stru
 			continue;
 		}
 		/* razor closes a batch before adding a line once it is full */
-		if ((bqs > 0 && (long)(out->len - u->off) > bqs * 1024) ||
+		if ((bqs > 0 && bqs <= LONG_MAX / 1024 && (long)(out->len - u->off) > bqs * 1024) ||
 		    (bql > 0 && linecnt >= bql)) {
 			if (drp_buf_append(out, ".\r\n", 3) < 0)
 				return -1;
@@ -365,6 +366,11 @@ static long pnum(const char *v)
 	return strtol(v, NULL, 10);
 }
 
+static long clamp(long v, long lo, long hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
 void drp_razor_srvconf_set(struct drp_razor_srvconf *c, const char *key, const char *val)
 {
 	if (!strcmp(key, "srl"))
@@ -373,11 +379,11 @@ void drp_razor_srvconf_set(struct drp_razor_srvconf *c, const char *key, const c
 		if (valid_ep4(val))
 			snprintf(c->ep4, sizeof(c->ep4), "%s", val);
 	} else if (!strcmp(key, "bql"))
-		c->bql = pnum(val);
+		c->bql = clamp(pnum(val), 0, 1L << 20);
 	else if (!strcmp(key, "bqs"))
-		c->bqs = pnum(val);
+		c->bqs = clamp(pnum(val), 0, 1L << 20); /* KiB */
 	else if (!strcmp(key, "ac"))
-		c->ac = pnum(val);
+		c->ac = clamp(pnum(val), -1000000, 1000000);
 	else if (!strcmp(key, "dre"))
 		c->dre = pnum(val);
 	else if (!strcmp(key, "se"))
@@ -402,6 +408,11 @@ int drp_razor_min_cf(const char *spec, long ac, int *out)
 		cf = ac;
 	} else if (!strncmp(s, "ac+", 3) || !strncmp(s, "ac-", 3)) {
 		x = strtol(s + 3, &end, 10);
+		/* the result is clamped to 0..100: keep the sum far from overflow */
+		if (x > 1000000)
+			x = 1000000;
+		if (ac > 1000000 || ac < -1000000)
+			ac = ac > 0 ? 1000000 : -1000000;
 		if (!isdigit((unsigned char)s[3]) || *end)
 			rc = -1;
 		else

@@ -281,6 +281,13 @@ START_TEST(srvconf)
 	ck_assert_str_eq(c.ep4, "7542-10");
 	ck_assert_str_eq(c.zone, "razor2.local");
 	ck_assert_uint_eq(drp_razor_parse_se("zz"), 0);
+	/* absurd server values are clamped, never overflow later arithmetic */
+	drp_razor_srvconf_set(&c, "bqs", "9223372036854775807");
+	drp_razor_srvconf_set(&c, "bql", "-5");
+	drp_razor_srvconf_set(&c, "ac", "99999999999999999999");
+	ck_assert_int_eq(c.bqs, 1L << 20);
+	ck_assert_int_eq(c.bql, 0);
+	ck_assert_int_eq(c.ac, 1000000);
 }
 END_TEST
 
@@ -301,6 +308,10 @@ START_TEST(min_cf_spec)
 	ck_assert_int_eq(drp_razor_min_cf("ac*2", 21, &cf), -1);
 	ck_assert_int_eq(cf, 21);
 	ck_assert_int_eq(drp_razor_min_cf("", 5, &cf), -1);
+	ck_assert_int_eq(drp_razor_min_cf("ac+9223372036854775807", 9223372036854775807L, &cf), 0);
+	ck_assert_int_eq(cf, 100);
+	ck_assert_int_eq(drp_razor_min_cf("ac-99999999999999999999", 0, &cf), 0);
+	ck_assert_int_eq(cf, 0);
 }
 END_TEST
 
