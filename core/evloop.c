@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,7 +242,8 @@ int drp_loop_run(struct drp_loop *l, uint64_t deadline_ms)
 			l->pfd[nfd].revents = 0;
 			nfd++;
 		}
-		timeout = wake > now ? (int)(wake - now) : 0;
+		/* a far deadline must not wrap into poll's "forever" */
+		timeout = wake > now ? (wake - now > INT_MAX ? INT_MAX : (int)(wake - now)) : 0;
 		n = poll(l->pfd, (nfds_t)nfd, timeout);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -258,8 +260,12 @@ int drp_loop_run(struct drp_loop *l, uint64_t deadline_ms)
 
 			if (re == 0)
 				continue;
-			w = find_watcher(l, l->pfd[i].fd);
-			if (w == NULL)
+			/* pfd[i] was built from w[i], and nothing moves while
+			 * dispatching; a watcher removed by an earlier callback
+			 * is skipped even when a new socket got its fd number
+			 * (that one is appended and has not been polled yet) */
+			w = &l->w[i];
+			if (w->dead || w->fd != l->pfd[i].fd)
 				continue;
 			if (re & POLLIN)
 				ev |= DRP_EV_READ;

@@ -255,6 +255,64 @@ START_TEST(hostport_lists)
 }
 END_TEST
 
+/* A callback closes another watched socket that also has an event ready and
+ * opens a new one, which the kernel gives the same fd number: the stale
+ * readiness must not be delivered to the new watcher. */
+struct reuse {
+	struct drp_loop *l;
+	int a, b, c;
+	int new_calls;
+};
+
+static void reuse_new(struct drp_loop *l, int fd, unsigned ev, void *arg)
+{
+	struct reuse *r = arg;
+
+	(void)l;
+	(void)fd;
+	(void)ev;
+	r->new_calls++;
+}
+
+static void reuse_first(struct drp_loop *l, int fd, unsigned ev, void *arg)
+{
+	struct reuse *r = arg;
+	char buf[16];
+
+	(void)ev;
+	ck_assert_int_gt(recv(fd, buf, sizeof(buf), 0), 0);
+	drp_loop_unwatch(l, r->a);
+	drp_loop_unwatch(l, r->b);
+	close(r->b);
+	r->c = drp_udp_socket(AF_INET); /* lowest free number: b's */
+	ck_assert_int_eq(r->c, r->b);
+	drp_loop_watch(l, r->c, DRP_EV_READ, reuse_new, r);
+}
+
+START_TEST(fd_reuse_during_dispatch)
+{
+	struct sockaddr_in sa, sb;
+	struct reuse r = {0};
+	int cli = drp_udp_socket(AF_INET);
+
+	r.l = drp_loop_new();
+	r.a = bound_udp(&sa);
+	r.b = bound_udp(&sb);
+	ck_assert_int_lt(r.a, r.b);
+	ck_assert_int_eq(sendto(cli, "x", 1, 0, (struct sockaddr *)&sa, sizeof(sa)), 1);
+	ck_assert_int_eq(sendto(cli, "y", 1, 0, (struct sockaddr *)&sb, sizeof(sb)), 1);
+	usleep(20000); /* both datagrams queued before the first poll */
+	drp_loop_watch(r.l, r.a, DRP_EV_READ, reuse_first, &r);
+	drp_loop_watch(r.l, r.b, DRP_EV_READ, reuse_new, &r);
+	ck_assert_int_eq(drp_loop_run(r.l, drp_now_ms() + 100), 1);
+	ck_assert_int_eq(r.new_calls, 0);
+	close(r.a);
+	close(r.c);
+	close(cli);
+	drp_loop_free(r.l);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("evloop");
@@ -268,6 +326,7 @@ int main(void)
 	tcase_add_test(tc, tcp_connect_and_refused);
 	tcase_add_test(tc, config_precedence);
 	tcase_add_test(tc, hostport_lists);
+	tcase_add_test(tc, fd_reuse_during_dispatch);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
