@@ -190,8 +190,62 @@ extern const struct drp_dcc_entity drp_dcc_entities[];
 extern const size_t drp_dcc_n_entities;
 /* Language bits (1 English, 2 Spanish, 4 Polish, 8 Dutch) of a word. */
 unsigned drp_dcc_dict_lookup(const uint8_t *word, size_t len);
-/* The same for a word of len (1..16) bytes packed little-endian into a
- * (bytes 0-7) and b (bytes 8-15), zero beyond len. */
-unsigned drp_dcc_dict_lookup_packed(uint64_t a, uint64_t b, size_t len);
+
+/* The dictionary hash table: SLOTS and BUCKET of scripts/gen-dcc-tables.py,
+ * which also defines the slot layout used below. */
+#define DCC_DICT_SLOTS (1u << 16)
+#define DCC_DICT_BUCKET 4
+extern const char drp_dcc_dict_pool[];
+extern const uint32_t drp_dcc_dict_slots[DCC_DICT_SLOTS];
+
+/* 8 bytes as a little-endian word */
+static inline uint64_t dcc_load64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	return v;
+}
+
+/*
+ * Language bits of a word of len (1..16) bytes packed little-endian into a
+ * (bytes 0-7) and b (bytes 8-15), zero beyond len.  Inline because Fuz2
+ * asks once per word.  The hash must equal word_hash() of the generator:
+ * bits 5.. pick the bucket, bits 0-4 are a fingerprint that, with the
+ * length, spares almost every look at the word pool.  All entries of a
+ * bucket are tested at once; only a full bucket sends the search on.
+ */
+static inline unsigned drp_dcc_dict_lookup_packed(uint64_t a, uint64_t b, size_t len)
+{
+	const uint32_t nb = DCC_DICT_SLOTS / DCC_DICT_BUCKET;
+	uint32_t h, bk, want;
+
+	if (len == 0 || len > 16)
+		return 0;
+	h = (uint32_t)(((a ^ (b * 0x9e3779b97f4a7c15u)) * 0xff51afd7ed558ccdu) >> 43);
+	want = ((uint32_t)len << 9) | (h & 31);
+	for (bk = (h >> 5) & (nb - 1);; bk = (bk + 1) & (nb - 1)) {
+		const uint32_t *e = &drp_dcc_dict_slots[bk * DCC_DICT_BUCKET];
+		unsigned m = 0;
+
+		for (unsigned j = 0; j < DCC_DICT_BUCKET; j++)
+			m |= (unsigned)((e[j] & 0x3e1f) == want) << j;
+		while (m != 0) {
+			uint32_t x = e[__builtin_ctz(m)];
+			const uint8_t *w = (const uint8_t *)drp_dcc_dict_pool + (x >> 14);
+			uint64_t ma = ~(uint64_t)0 >> (len >= 8 ? 0 : 64 - 8 * len);
+			uint64_t mb = len <= 8 ? 0 : ~(uint64_t)0 >> (128 - 8 * len);
+
+			if ((dcc_load64(w) & ma) == a && (dcc_load64(w + 8) & mb) == b)
+				return (x >> 5) & 15;
+			m &= m - 1;
+		}
+		if (e[DCC_DICT_BUCKET - 1] == 0)
+			return 0;
+	}
+}
 
 #endif

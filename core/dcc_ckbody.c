@@ -72,8 +72,15 @@ int drp_dcc_body_init(struct drp_dcc_state *s, const EVP_MD *md)
 	return 0;
 }
 
-/* bytes the Body checksum ignores */
-static const uint8_t body_drop[256] = {[' '] = 1, ['\t'] = 1, ['\r'] = 1, ['='] = 1};
+/* 1 for every byte the Body checksum keeps: all but SP, TAB, CR, '=' */
+#define K16 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
+static const uint8_t body_keep[256] = {
+    1,   1,   1,   1,   1,   1,   1,   1,   1,   0,   1,   1,   1, 0, 1, 1, K16,
+    0,   1,   1,   1,   1,   1,   1,   1,   1,   1,   1,   1,   1, 1, 1, 1, /* ' ' */
+    1,   1,   1,   1,   1,   1,   1,   1,   1,   1,   1,   1,   1, 0, 1, 1, /* '=' */
+    K16, K16, K16, K16, K16, K16, K16, K16, K16, K16, K16, K16,
+};
+#undef K16
 
 static void body_flush(struct drp_dcc_state *s, const uint8_t *buf, unsigned blen)
 {
@@ -101,14 +108,28 @@ static void body_sum(struct drp_dcc_state *s, const uint8_t *p, size_t n)
 
 			while (p < stop) {
 				size_t m = (size_t)(stop - p), i;
+				uint8_t *o;
 
 				if (m > BODY_BUF - blen)
 					m = BODY_BUF - blen;
-				for (i = 0; i < m; i++) {
-					c = p[i];
-					buf[blen] = c;
-					blen += !body_drop[c];
+				o = buf + blen;
+				for (i = 0; i + 4 <= m; i += 4) {
+					/* every byte is stored; a dropped one is
+					 * overwritten by the next */
+					*o = p[i];
+					o += body_keep[p[i]];
+					*o = p[i + 1];
+					o += body_keep[p[i + 1]];
+					*o = p[i + 2];
+					o += body_keep[p[i + 2]];
+					*o = p[i + 3];
+					o += body_keep[p[i + 3]];
 				}
+				for (; i < m; i++) {
+					*o = p[i];
+					o += body_keep[p[i]];
+				}
+				blen = (unsigned)(o - buf);
 				p += m;
 				if (blen >= BODY_BUF - 64) {
 					body_flush(s, buf, blen);
@@ -149,7 +170,7 @@ static void body_sum(struct drp_dcc_state *s, const uint8_t *p, size_t n)
 			continue;
 		}
 		buf[blen] = c;
-		blen += !body_drop[c];
+		blen += body_keep[c];
 		if (blen >= BODY_BUF) {
 			body_flush(s, buf, blen);
 			blen = 0;

@@ -83,8 +83,9 @@ static void store64(uint8_t *p, uint64_t v)
 	memcpy(p, &v, 8);
 }
 
-/* Record a word (or, once spilled, hash it into its languages). */
-static void add_word_slow(struct dcc_fuz2 *z, unsigned bits)
+/* Record a word (or, once spilled, hash it into its languages); kept
+ * out of line so the common path saves no registers. */
+__attribute__((noinline)) static void add_word_slow(struct dcc_fuz2 *z, unsigned bits)
 {
 	uint8_t *r, word[DCC_WORD];
 	int i;
@@ -124,28 +125,45 @@ static void add_word_slow(struct dcc_fuz2 *z, unsigned bits)
 static void add_word(struct dcc_fuz2 *z, unsigned lmask)
 {
 	unsigned bits = drp_dcc_dict_lookup_packed(z->wa, z->wb, z->wlen) & lmask;
-	unsigned wlen = z->wlen;
+	unsigned wlen = z->wlen, b0, b1, b2, b3;
 	uint8_t *r;
 
-	if (bits == 0 || z->oom)
+	if (z->oom)
 		return;
-	for (int i = 0; i < DCC_FUZ2_LANGS; i++) {
-		if (bits & (1u << i)) {
-			++z->lang[i].wtotal;
-			z->lang[i].wsummed += wlen;
-		}
-	}
 	/* the record never grows past DCC_FUZ2_REC_MAX and is emptied when
 	 * spilled, so room in it means no spill and no allocation is due */
 	if (z->rec_cap - z->rec_len < 1 + DCC_WORD || z->spilled) {
+		if (bits == 0)
+			return;
+		for (int i = 0; i < DCC_FUZ2_LANGS; i++) {
+			if (bits & (1u << i)) {
+				++z->lang[i].wtotal;
+				z->lang[i].wsummed += wlen;
+			}
+		}
 		add_word_slow(z, bits);
 		return;
 	}
+	/* Whether the word is known is data, not a pattern a branch predictor
+	 * can learn: count and record without branching on it (a word of no
+	 * language is written and then not kept). */
+	b0 = bits & 1;
+	b1 = (bits >> 1) & 1;
+	b2 = (bits >> 2) & 1;
+	b3 = bits >> 3;
+	z->lang[0].wtotal += b0;
+	z->lang[1].wtotal += b1;
+	z->lang[2].wtotal += b2;
+	z->lang[3].wtotal += b3;
+	z->lang[0].wsummed += wlen & -b0;
+	z->lang[1].wsummed += wlen & -b1;
+	z->lang[2].wsummed += wlen & -b2;
+	z->lang[3].wsummed += wlen & -b3;
 	r = &z->rec[z->rec_len];
 	r[0] = (uint8_t)(bits << 4 | (wlen - 1));
 	store64(r + 1, z->wa);
 	store64(r + 9, z->wb);
-	z->rec_len += 1 + DCC_WORD;
+	z->rec_len += (1 + DCC_WORD) & -(size_t)(bits != 0);
 }
 
 /* the languages a word may count for in the current entity */
@@ -154,36 +172,26 @@ static unsigned lang_mask(const struct drp_dcc_state *s)
 	return s->cset == drp_dcc_cset_latin2 ? 15u : 15u & ~(1u << LANG_POLISH);
 }
 
-/* Load 8 bytes as a little-endian word. */
-static uint64_t load64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	v = __builtin_bswap64(v);
-#endif
-	return v;
-}
-
 /*
  * Pack a run of k (1..16) letters at p, each through the character
  * classes, into the word registers.  ASCII letters are their own lower
  * case in both class tables, so a run without high bytes needs no table:
  * it is loaded whole (when 16 bytes are readable) and OR-ed with 0x20.
  */
-static void pack_run(const uint8_t *p, unsigned k, const uint8_t *end, const uint8_t *cset,
-                     uint64_t *wa, uint64_t *wb)
+static inline __attribute__((always_inline)) void pack_run(const uint8_t *p, unsigned k,
+                                                           const uint8_t *end, const uint8_t *cset,
+                                                           uint64_t *wa, uint64_t *wb)
 {
 	static const uint64_t hi = 0x8080808080808080u, lc = 0x2020202020202020u;
 	uint64_t a = 0, b = 0, ma, mb;
 	unsigned i;
 
-	ma = k >= 8 ? ~(uint64_t)0 : (((uint64_t)1 << (8 * k)) - 1);
-	mb = k <= 8 ? 0 : k >= 16 ? ~(uint64_t)0 : (((uint64_t)1 << (8 * (k - 8))) - 1);
+	/* k is 1..16: the low k bytes of the pair of words */
+	ma = ~(uint64_t)0 >> (k >= 8 ? 0 : 64 - 8 * k);
+	mb = k <= 8 ? 0 : ~(uint64_t)0 >> (128 - 8 * k);
 	if (end - p >= 16) {
-		a = load64(p) & ma;
-		b = load64(p + 8) & mb;
+		a = dcc_load64(p) & ma;
+		b = dcc_load64(p + 8) & mb;
 		if (((a | b) & hi) == 0) {
 			*wa = a | (lc & ma);
 			*wb = b | (lc & mb);
@@ -212,7 +220,7 @@ static const uint8_t *scan_letters(const uint8_t *q, const uint8_t *end, const u
 	                      ge_a = 0x1f1f1f1f1f1f1f1fu, gt_z = 0x0505050505050505u;
 
 	while (end - q >= 8) {
-		uint64_t w = load64(q), x = w | lc;
+		uint64_t w = dcc_load64(q), x = w | lc;
 		uint64_t non = ~((x + ge_a) & ~(x + gt_z) & ~w) & hi;
 
 		if (non != 0) {

@@ -6,14 +6,21 @@
 The output is committed; tests/unit/test_dcc_ck.c does not need Python, but
 tests/conformance/dcc.sh regenerates it and fails when the committed copy is
 stale.  Dictionaries become one open-addressing hash table keyed by the word
-(word_hash() here, dict_hash() in the C) whose entries carry
+(word_hash() here, dcc_dict_hash() in core/dcc_ck_int.h) whose entries carry
 a bit per language, so Fuz2 probes once per word whatever the language.
+Entries sit in buckets of BUCKET, filled in order; a full bucket overflows
+into the next, so a lookup tests one bucket without branching per entry.
+The probe itself (drp_dcc_dict_lookup_packed) lives in core/dcc_ck_int.h so
+that Fuz2 can inline it; SLOTS and BUCKET must equal DCC_DICT_SLOTS and
+DCC_DICT_BUCKET there.
 """
 import os
 import sys
 
 LANGS = ["english", "spanish", "polish", "dutch"]  # bit order = reference order
 SLOTS = 1 << 16
+BUCKET = 4
+NBUCKETS = SLOTS // BUCKET
 
 
 M64 = (1 << 64) - 1
@@ -26,7 +33,7 @@ def word_hash(b):
     c = int.from_bytes(w[8:], "little")
     x = a ^ ((c * 0x9E3779B97F4A7C15) & M64)
     x = (x * 0xFF51AFD7ED558CCD) & M64
-    return x >> 43  # slot index (16 bits) and a 5-bit fingerprint
+    return x >> 43  # bucket index (14 of 16 bits) and a 5-bit fingerprint
 
 
 def read_charclass(path):
@@ -96,76 +103,36 @@ def main():
         off = len(pool)
         pool += word
         h = word_hash(word)
-        i = (h >> 5) & (SLOTS - 1)
+        b = (h >> 5) & (NBUCKETS - 1)
+        while slots[b * BUCKET + BUCKET - 1]:
+            b = (b + 1) & (NBUCKETS - 1)
+        i = b * BUCKET
         while slots[i]:
-            i = (i + 1) & (SLOTS - 1)
+            i += 1
         slots[i] = (off << 14) | (len(word) << 9) | (words[word] << 5) | (h & 31)
     assert len(pool) < (1 << 18) and len(order) < SLOTS // 2
-    w("static const char dict_pool[] =")
+    w("const char drp_dcc_dict_pool[] =")
     for i in range(0, len(pool), 64):
         w('\t"%s"' % c_bytes(pool[i : i + 64]))
     w('\t"\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0"; /* 16 NULs: 16-byte loads */')
     w("")
     w("/* (pool offset << 14) | (length << 9) | (language bits << 5) | fingerprint;")
-    w(" * 0 = empty; linear probing */")
-    w("static const uint32_t dict_slots[%d] = {" % SLOTS)
+    w(" * 0 = empty; buckets of %d filled in order, a full one overflowing into the next */" % BUCKET)
+    w("const uint32_t drp_dcc_dict_slots[%d] = {" % SLOTS)
     for i in range(0, SLOTS, 8):
         w("\t" + " ".join("%d," % x for x in slots[i : i + 8]))
     w("};")
     w("")
     w(
-        """/* a word zero-padded to 16 bytes, as two little-endian words */
-static void dict_load(const uint8_t *p, uint64_t *a, uint64_t *b)
-{
-	memcpy(a, p, 8);
-	memcpy(b, p + 8, 8);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	*a = __builtin_bswap64(*a);
-	*b = __builtin_bswap64(*b);
-#endif
-}
-
-static uint64_t low_bytes(unsigned n)
-{
-	return n >= 8 ? ~(uint64_t)0 : (((uint64_t)1 << (8 * n)) - 1);
-}
-
-unsigned drp_dcc_dict_lookup_packed(uint64_t a, uint64_t b, size_t len)
-{
-	uint32_t h, i, want;
-
-	if (len == 0 || len > 16)
-		return 0;
-	h = (uint32_t)(((a ^ (b * 0x9e3779b97f4a7c15u)) * 0xff51afd7ed558ccdu) >> 43);
-	/* the fingerprint and length spare most probes a look at the pool */
-	want = ((uint32_t)len << 9) | (h & 31);
-	for (i = (h >> 5) & (%du - 1);; i = (i + 1) & (%du - 1)) {
-		uint32_t e = dict_slots[i];
-		uint64_t pa, pb;
-
-		if (e == 0)
-			return 0;
-		if ((e & 0x3e1f) != want)
-			continue;
-		dict_load((const uint8_t *)dict_pool + (e >> 14), &pa, &pb);
-		if ((pa & low_bytes((unsigned)len)) == a &&
-		    (len <= 8 || (pb & low_bytes((unsigned)len - 8)) == b))
-			return (e >> 5) & 15;
-	}
-}
-
-unsigned drp_dcc_dict_lookup(const uint8_t *word, size_t len)
+        """unsigned drp_dcc_dict_lookup(const uint8_t *word, size_t len)
 {
 	uint8_t k[16] = {0};
-	uint64_t a, b;
 
 	if (len == 0 || len > 16)
 		return 0;
 	memcpy(k, word, len);
-	dict_load(k, &a, &b);
-	return drp_dcc_dict_lookup_packed(a, b, len);
+	return drp_dcc_dict_lookup_packed(dcc_load64(k), dcc_load64(k + 8), len);
 }"""
-        % (SLOTS, SLOTS)
     )
     sys.stdout.write("\n".join(out) + "\n")
 
