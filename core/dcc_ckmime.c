@@ -450,7 +450,30 @@ size_t drp_dcc_b64_decode(struct drp_dcc_state *s, const uint8_t **in, size_t *i
 		return 0;
 	outlen -= 3;
 	while (n != 0) {
-		uint8_t v = b64_val[*p++];
+		uint8_t v;
+
+		/* whole quanta of four alphabet bytes, the bulk of an
+		 * attachment, need none of the tests below */
+		while (s->b64.cnt == 0 && n >= 4) {
+			uint8_t v0 = b64_val[p[0]], v1 = b64_val[p[1]];
+			uint8_t v2 = b64_val[p[2]], v3 = b64_val[p[3]];
+			uint32_t q;
+
+			if ((v0 | v1 | v2 | v3) & B64_BAD) /* B64_EQ too */
+				break;
+			q = (uint32_t)v0 << 18 | (uint32_t)v1 << 12 | (uint32_t)v2 << 6 | v3;
+			s->b64.quantum = s->b64.quantum << 24 | q;
+			out[r++] = (uint8_t)(q >> 16);
+			out[r++] = (uint8_t)(q >> 8);
+			out[r++] = (uint8_t)q;
+			p += 4;
+			n -= 4;
+			if (r >= outlen)
+				goto full;
+		}
+		if (n == 0)
+			break;
+		v = b64_val[*p++];
 
 		--n;
 		if (v == B64_BAD)
@@ -477,6 +500,7 @@ size_t drp_dcc_b64_decode(struct drp_dcc_state *s, const uint8_t **in, size_t *i
 				break;
 		}
 	}
+full:
 	*in = p;
 	*inlen = n;
 	return r;
