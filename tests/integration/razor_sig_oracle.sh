@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 DRP=$BUILD/drp
 ORACLE=tests/integration/razor_sig_oracle.pl
-COUNT=${RAZOR_GEN_COUNT:-400}
+COUNT=${RAZOR_GEN_COUNT:-300}
 [ -x "$DRP" ] || { echo "razor_sig_oracle: $DRP not built"; exit 1; }
 if ! perl -MRazor2::Client::Agent -e 1 2>/dev/null; then
 	echo "razor_sig_oracle: Razor2 perl modules missing (apt-get install razor)"
