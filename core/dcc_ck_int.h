@@ -95,8 +95,9 @@ struct dcc_fuz2 {
 	/* The reference keeps one MD5 per language and uses the one that
 	 * counted most words.  The same digest comes from recording the
 	 * dictionary words (a byte of language bits << 4 | length - 1, then
-	 * the word zero-padded to 16 bytes) and hashing only the winner's at
-	 * the end: one stream instead of four. */
+	 * the word's bytes; each entry is written as 17 bytes and the next
+	 * one overwrites the excess) and hashing only the winner's at the
+	 * end: one stream instead of four. */
 	uint8_t *rec;
 	size_t rec_len, rec_cap;
 	int oom;

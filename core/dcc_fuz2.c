@@ -63,7 +63,7 @@ static void spill(struct dcc_fuz2 *z)
 			return;
 		}
 	}
-	for (k = 0; k < z->rec_len; k += 1 + DCC_WORD) {
+	for (k = 0; k < z->rec_len; k += 1 + (z->rec[k] & 15) + 1) {
 		unsigned h = z->rec[k];
 
 		for (i = 0; i < DCC_FUZ2_LANGS; i++)
@@ -117,7 +117,7 @@ __attribute__((noinline)) static void add_word_slow(struct dcc_fuz2 *z, unsigned
 	r[0] = (uint8_t)(bits << 4 | (z->wlen - 1));
 	store64(r + 1, z->wa);
 	store64(r + 9, z->wb);
-	z->rec_len += 1 + DCC_WORD;
+	z->rec_len += 1 + z->wlen;
 }
 
 /* The word in z->wa, z->wb, z->wlen is complete: count and record it
@@ -163,7 +163,7 @@ static void add_word(struct dcc_fuz2 *z, unsigned lmask)
 	r[0] = (uint8_t)(bits << 4 | (wlen - 1));
 	store64(r + 1, z->wa);
 	store64(r + 9, z->wb);
-	z->rec_len += (1 + DCC_WORD) & -(size_t)(bits != 0);
+	z->rec_len += (1 + wlen) & -(size_t)(bits != 0);
 }
 
 /* the languages a word may count for in the current entity */
@@ -494,7 +494,7 @@ int drp_dcc_fuz2_fin(struct drp_dcc_state *s, uint8_t sum[16])
 	}
 	/* the winner's words, in order, without separators */
 	bit = 1u << win;
-	for (k = 0; k < z->rec_len; k += 1 + DCC_WORD) {
+	for (k = 0; k < z->rec_len; k += 1 + (z->rec[k] & 15) + 1) {
 		unsigned h = z->rec[k];
 
 		if ((h >> 4) & bit) {
