@@ -881,6 +881,63 @@ static int pz_listed(const void *resp)
 	return r->net.status == DRP_ST_OK && r->listed;
 }
 
+/* ------------------------------------------------------- drp ping */
+
+/* `drp ping`: the pyzor ping op through the ordinary conversation (same
+ * reply validation, same budget), turned into the netif ping objects. */
+struct pz_ping {
+	struct drp_pyzor_result res;
+	void *req;
+	struct json_object *out;
+};
+
+static void *pz_ping_start(struct drp_loop *loop, void *ctx, struct json_object *out)
+{
+	struct pz_ping *p;
+
+	if (!pz_enabled(ctx))
+		return NULL;
+	p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return NULL;
+	p->out = out;
+	/* NULL means every server already failed (e.g. unresolved): the
+	 * objects are still written by ping_finish */
+	p->req = drp_pyzor_start_op(loop, ctx, DRP_PYZOR_PING, NULL, &p->res);
+	return p;
+}
+
+static void pz_ping_finish(void *req)
+{
+	struct pz_ping *p = req;
+	int i;
+
+	if (p == NULL)
+		return;
+	pz_finish(p->req);
+	for (i = 0; i < p->res.nservers && p->out != NULL; i++) {
+		const struct drp_pyzor_server_result *s = &p->res.servers[i];
+		struct json_object *o = json_object_new_object();
+		int ok = s->status == DRP_ST_OK && s->code == 200;
+
+		json_object_object_add(o, "server", json_object_new_string(s->name));
+		json_object_object_add(o, "ok", json_object_new_boolean(ok));
+		json_object_object_add(o, "rtt_ms", json_object_new_int64(ok ? s->latency_ms : -1));
+		if (!ok) {
+			char why[sizeof(s->diag) + 48];
+
+			if (s->code)
+				snprintf(why, sizeof(why), "(%d, '%s')", s->code, s->diag);
+			else
+				snprintf(why, sizeof(why), "%s%s",
+				         s->status == DRP_ST_TIMEOUT ? "timeout: " : "", s->diag);
+			json_object_object_add(o, "error", json_object_new_string(why));
+		}
+		json_object_array_add(p->out, o);
+	}
+	free(p);
+}
+
 const struct drp_net_ops drp_pyzor_ops = {
     .name = "pyzor",
     .result_size = sizeof(struct drp_pyzor_result),
@@ -892,4 +949,6 @@ const struct drp_net_ops drp_pyzor_ops = {
     .finish = pz_finish,
     .result_json = pz_result_json,
     .listed = pz_listed,
+    .ping_start = pz_ping_start,
+    .ping_finish = pz_ping_finish,
 };

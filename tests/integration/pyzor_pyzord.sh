@@ -202,6 +202,29 @@ ms=$((($(date +%s%N) - t0) / 1000000))
 	ok "one silent server of two: timeout, not clean (exit 2)" || bad "silent rc=$rc $out"
 [ $ms -lt 2000 ] && ok "budget respected (${ms} ms for a 0.8 s budget)" || bad "budget: ${ms} ms"
 
+# drp ping: the live pyzord answers, the silent port fails within the budget
+t0=$(date +%s%N)
+out=$(env PYZOR_HOME="$T/anon" PYZOR_SERVERS="127.0.0.1:$PORT,127.0.0.1:$FS" "$DRP" ping \
+	--network pyzor --json --timeout 0.7); rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+[ $rc -eq 1 ] && [ "$(echo "$out" | json_field pyzor status)" = error ] &&
+	[ "$(echo "$out" | json_field pyzor servers 0 server)" = "127.0.0.1:$PORT" ] &&
+	[ "$(echo "$out" | json_field pyzor servers 0 ok)" = 1 ] &&
+	[ "$(echo "$out" | json_field pyzor servers 0 rtt_ms)" -ge 0 ] &&
+	[ "$(echo "$out" | json_field pyzor servers 1 server)" = "127.0.0.1:$FS" ] &&
+	[ "$(echo "$out" | json_field pyzor servers 1 ok)" = 0 ] &&
+	[ "$(echo "$out" | json_field pyzor servers 1 rtt_ms)" = -1 ] &&
+	echo "$out" | json_field pyzor servers 1 error | grep -q "no reply" &&
+	ok "drp ping: live pyzord ok, silent port ok:false (exit 1)" || bad "drp ping rc=$rc $out"
+[ $ms -lt 1700 ] && ok "drp ping budget respected (${ms} ms for 0.7 s)" || bad "ping budget: ${ms} ms"
+out=$(env PYZOR_HOME="$T/anon" "$DRP" ping --network pyzor --timeout 2); rc=$?
+[ $rc -eq 0 ] && echo "$out" | grep -Eq "^pyzor +127\.0\.0\.1:$PORT +ok [0-9]+ ms$" &&
+	ok "drp ping text output (servers file)" || bad "drp ping text rc=$rc $out"
+out=$(env PYZOR_HOME="$T/anon" "$DRP" ping --timeout 1); rc=$?
+echo "$out" | grep -Eq "^pyzor +127\.0\.0\.1:$PORT +ok [0-9]+ ms$" &&
+	! echo "$out" | grep -q "^pyzor.*unsupported" &&
+	ok "drp ping (all networks) lists pyzor as pinged" || bad "drp ping all rc=$rc $out"
+
 for mode in garbage wrongthread missing; do
 	fake $mode
 	out=$(env PYZOR_SERVERS="127.0.0.1:$FP" PYZOR_TIMEOUT=0.6 "$DRP" check --network pyzor <"$T/m1"); rc=$?
