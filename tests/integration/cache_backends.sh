@@ -84,6 +84,15 @@ T() {
 		--connect-timeout 20ms --retry 200ms --retry-max 400ms "$@"
 }
 
+# set-up stores whose timing is not under test: a loaded machine may take
+# longer than the 20 ms budget T() gives, which must not fail the run
+TSLOW() {
+	local host=$1 url=$2
+	shift 2
+	timeout 20 "$TOOL" --path "$W/host-$host.shm" --cache "$url" --timeout 500ms \
+		--connect-timeout 500ms --retry 200ms --retry-max 400ms "$@"
+}
+
 basic_suite() { # name url
 	local n=$1 u=$2 out pids i leaders coal
 	local k="$n-$RANDOM"
@@ -227,7 +236,7 @@ nkeys=$(redis-cli -s "$RSOCK" -a "$RPASS" --no-auth-warning -n 3 --scan --patter
 [ "$nkeys" -ge 1 ] || fail "redis-unix: no verdict keys in db 3"
 basic_suite memcached "$MEMC"
 # ketama spreads verdicts over both servers
-for i in $(seq 1 40); do T a "$MEMC" put "spread-$i" x >/dev/null || fail "memcached put"; done
+for i in $(seq 1 40); do TSLOW a "$MEMC" put "spread-$i" x >/dev/null || fail "memcached put"; done
 items() {
 	exec 3<>"/dev/tcp/127.0.0.1/$1"
 	printf 'stats\r\nquit\r\n' >&3
@@ -253,7 +262,7 @@ ok "redis: stopped server costs ${ms} ms (timeout 20 ms)"
 
 # one memcached of two down: its share misses fast, the other still hits
 # (40 keys: ketama shares of two servers can be uneven)
-for i in $(seq 1 40); do T a "$MEMC" put "half-$i" "h$i" >/dev/null || fail "memcached put"; done
+for i in $(seq 1 40); do TSLOW a "$MEMC" put "half-$i" "h$i" >/dev/null || fail "memcached put"; done
 stop mc1
 hits=0
 for i in $(seq 1 40); do
