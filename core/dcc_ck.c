@@ -544,10 +544,14 @@ static void set_ip(struct work *w, const uint8_t ip[16])
 {
 	static const int types[] = {DRP_DCC_CK_IP, DRP_DCC_CK_REP_TOTAL, DRP_DCC_CK_REP};
 
+	uint8_t sum[16];
+
+	/* one MD5 serves all three: the same 16 bytes are hashed */
+	md5_once(&w->h, ip, 16, NULL, 0, sum);
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
 		w->ck[types[i]].have = 1;
 		w->ck[types[i]].report = 1;
-		md5_once(&w->h, ip, 16, NULL, 0, w->ck[types[i]].sum);
+		memcpy(w->ck[types[i]].sum, sum, 16);
 	}
 }
 
