@@ -124,7 +124,7 @@ $(FUZZ_BUILD)/core/%.o: core/%.c
 	@mkdir -p $(dir $@)
 	clang $(CPPFLAGS) -std=c11 -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
 		-fno-sanitize-recover=undefined \
-		-fno-omit-frame-pointer -Wall -Wextra -Werror -Wno-unused-parameter -c -o $@ $<
+		-fno-omit-frame-pointer -Wall -Wextra -Werror -Wno-unused-parameter -MMD -MP -c -o $@ $<
 
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_CORE_OBJ)
 	@mkdir -p $(dir $@)
