@@ -2,6 +2,9 @@
  * bench_pyzor: pyzor digest throughput, single core.
  *   bench_pyzor corpus SECONDS FILE...   msg/s and MB/s over the files
  *   bench_pyzor large SECONDS             MB/s on large synthetic messages
+ *   bench_pyzor exchange N FILE SERVERS    CPU per `check` request of this
+ *       process (digest + UDP exchange with SERVERS, e.g. a loopback pyzord),
+ *       and of the digest alone: the Pyzor share of the service's miss path
  * Prints "key value" lines for bench/pyzor.sh.
  */
 #include <stdio.h>
@@ -9,6 +12,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "config.h"
+#include "evloop.h"
+#include "netif.h"
+#include "pyzor_client.h"
 #include "pyzor_digest.h"
 
 static double now_s(void)
@@ -104,6 +111,57 @@ static void synth(struct msg *m, int kind, size_t size)
 	m->n = o;
 }
 
+/* N check requests as the service's fan-out makes them (start, loop,
+ * finish on one long-lived ctx and loop); CPU time per request. */
+static int exchange(long n, const char *file, const char *servers)
+{
+	struct drp_config *cfg = drp_config_new();
+	struct drp_loop *loop = drp_loop_new();
+	struct drp_pyzor_result res;
+	struct msg m;
+	void *ctx = NULL;
+	char err[256], hex[41];
+	double t0, dig, req;
+	long i, ok = 0;
+
+	if (cfg == NULL || loop == NULL || load(file, &m) < 0) {
+		fprintf(stderr, "bench_pyzor: cannot set up\n");
+		return 1;
+	}
+	drp_config_set_flag(cfg, "pyzor_servers", servers);
+	drp_config_set_flag(cfg, "pyzor_home", "/nonexistent");
+	drp_config_set_flag(cfg, "pyzor_timeout", "2");
+	if (drp_pyzor_ops.ctx_new(cfg, &ctx, err, sizeof(err)) < 0) {
+		fprintf(stderr, "bench_pyzor: %s\n", err);
+		return 1;
+	}
+	t0 = now_s();
+	for (i = 0; i < n; i++)
+		drp_pyzor_digest(m.p, m.n, 0, hex, NULL, err, sizeof(err));
+	dig = (now_s() - t0) / (double)n;
+	t0 = now_s();
+	for (i = 0; i < n; i++) {
+		void *r;
+
+		memset(&res, 0, sizeof(res));
+		r = drp_pyzor_ops.start(loop, ctx, DRP_OP_CHECK, m.p, m.n, NULL, &res);
+		if (r != NULL) {
+			drp_loop_run(loop, drp_now_ms() + 2000);
+			drp_pyzor_ops.finish(r);
+		}
+		ok += res.net.status == DRP_ST_OK;
+	}
+	req = (now_s() - t0) / (double)n;
+	printf("requests %ld\nanswered %ld\nbytes %zu\ndigest_us %.1f\nrequest_us %.1f\n"
+	       "exchange_us %.1f\n",
+	       n, ok, m.n, dig * 1e6, req * 1e6, (req - dig) * 1e6);
+	drp_pyzor_ops.ctx_free(ctx);
+	drp_loop_free(loop);
+	drp_config_free(cfg);
+	free(m.p);
+	return ok == n ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	double secs, el;
@@ -114,6 +172,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: bench_pyzor corpus|large SECONDS [FILE...]\n");
 		return 2;
 	}
+	if (!strcmp(argv[1], "exchange") && argc == 5)
+		return exchange(atol(argv[2]), argv[3], argv[4]);
 	secs = atof(argv[2]);
 	if (!strcmp(argv[1], "corpus")) {
 		int n = argc - 3, i, k = 0;

@@ -23,7 +23,17 @@ struct pz_server {
 	int resolved;
 	char resolve_err[96];
 	struct drp_pyzor_account acct;
+	char hkey[41]; /* hex(SHA1(user ":" key)): the same for every request */
 };
+
+/* SHA-1 with the implementation fetched once and one reusable EVP context:
+ * EVP_Digest(EVP_sha1()) looks the algorithm up again on every call. */
+struct pz_sha {
+	EVP_MD *md;
+	EVP_MD_CTX *mc;
+};
+
+struct pz_req;
 
 struct pz_ctx {
 	int enabled;
@@ -32,10 +42,17 @@ struct pz_ctx {
 	long report_threshold, whitelist_threshold;
 	int nservers;
 	struct pz_server srv[DRP_PYZOR_MAX_SERVERS];
+	struct pz_sha sha;
+	/* thread ids come from this pool of RAND_bytes output, refilled when
+	 * used up, rather than one RAND_bytes call per server and request */
+	unsigned char rnd[128];
+	size_t rnd_pos;
+	/* one request's state kept for reuse: a worker runs one at a time */
+	struct pz_req *spare;
 };
 
 struct pz_conv {
-	int fd;
+	int sock; /* index in pz_req.fd, -1 when nothing was sent */
 	unsigned thread;
 	int done;
 	int ignored; /* replies dropped (wrong source, thread, garbage) */
@@ -49,6 +66,7 @@ struct pz_req {
 	enum drp_pyzor_op op;
 	struct drp_pyzor_result *res;
 	struct pz_conv conv[DRP_PYZOR_MAX_SERVERS];
+	int fd[2]; /* one socket per address family (IPv4, IPv6) for all servers */
 	int pending;
 	long timer;
 	uint64_t t0;
@@ -57,14 +75,17 @@ struct pz_req {
 
 /* ------------------------------------------------------------ signing */
 
-static void sha1(const void *p, size_t n, unsigned char out[20])
+static void sha1(struct pz_sha *h, const void *p, size_t n, unsigned char out[20])
 {
 	unsigned int len = 20;
 
+	if (h != NULL && h->mc != NULL && EVP_DigestInit_ex2(h->mc, h->md, NULL) == 1 &&
+	    EVP_DigestUpdate(h->mc, p, n) == 1 && EVP_DigestFinal_ex(h->mc, out, &len) == 1)
+		return;
 	EVP_Digest(p, n, out, &len, EVP_sha1(), NULL);
 }
 
-void drp_pyzor_hash_key(const char *user, const char *key, char out[41])
+static void hash_key(struct pz_sha *h, const char *user, const char *key, char out[41])
 {
 	char buf[DRP_PYZOR_USER_MAX + DRP_PYZOR_KEY_MAX + 2];
 	unsigned char md[20];
@@ -73,8 +94,14 @@ void drp_pyzor_hash_key(const char *user, const char *key, char out[41])
 	n = (size_t)snprintf(buf, sizeof(buf), "%s:", user);
 	for (i = 0; key[i] && n + 1 < sizeof(buf); i++)
 		buf[n++] = (char)((key[i] >= 'A' && key[i] <= 'Z') ? key[i] + 32 : key[i]);
-	sha1(buf, n, md);
+	sha1(h, buf, n, md);
+	OPENSSL_cleanse(buf, sizeof(buf));
 	drp_hex(md, 20, out);
+}
+
+void drp_pyzor_hash_key(const char *user, const char *key, char out[41])
+{
+	hash_key(NULL, user, key, out);
 }
 
 static const char *op_name(enum drp_pyzor_op op)
@@ -94,14 +121,13 @@ static const char *op_name(enum drp_pyzor_op op)
 	return "ping";
 }
 
-int drp_pyzor_build_request(enum drp_pyzor_op op, const char *digest, unsigned thread,
-                            const struct drp_pyzor_account *acct, long long now, uint8_t *out,
-                            size_t outlen)
+/* hk: the account's hashed key (hash_key) */
+static int build_request(struct pz_sha *h, enum drp_pyzor_op op, const char *digest,
+                         unsigned thread, const char *user, const char *hk, long long now,
+                         uint8_t *out, size_t outlen)
 {
-	const char *user = acct && acct->user[0] ? acct->user : "anonymous";
-	const char *key = acct && acct->user[0] ? acct->key : "";
 	unsigned char inner[20 + 1 + 24 + 1 + 40], md[20];
-	char hk[41], sig[41];
+	char sig[41];
 	int n, m;
 
 	n = snprintf((char *)out, outlen, "Op: %s\n", op_name(op));
@@ -115,16 +141,27 @@ int drp_pyzor_build_request(enum drp_pyzor_op op, const char *digest, unsigned t
 	if (n < 0 || (size_t)n >= outlen)
 		return -1;
 	/* Sig = SHA1( SHA1raw(signed text) ":" time ":" hashed key ) */
-	sha1(out, (size_t)n, md);
-	drp_pyzor_hash_key(user, key, hk);
+	sha1(h, out, (size_t)n, md);
 	memcpy(inner, md, 20);
 	m = snprintf((char *)inner + 20, sizeof(inner) - 20, ":%lld:%s", now, hk);
-	sha1(inner, 20 + (size_t)m, md);
+	sha1(h, inner, 20 + (size_t)m, md);
 	drp_hex(md, 20, sig);
 	m = snprintf((char *)out + n, outlen - (size_t)n, "\nSig: %s\n\n", sig);
 	if (m < 0 || (size_t)(n + m) >= outlen)
 		return -1;
 	return n + m;
+}
+
+int drp_pyzor_build_request(enum drp_pyzor_op op, const char *digest, unsigned thread,
+                            const struct drp_pyzor_account *acct, long long now, uint8_t *out,
+                            size_t outlen)
+{
+	const char *user = acct && acct->user[0] ? acct->user : "anonymous";
+	const char *key = acct && acct->user[0] ? acct->key : "";
+	char hk[41];
+
+	hash_key(NULL, user, key, hk);
+	return build_request(NULL, op, digest, thread, user, hk, now, out, outlen);
 }
 
 /* ------------------------------------------------------------ replies */
@@ -533,6 +570,15 @@ static int pz_ctx_new(const struct drp_config *cfg, void **ctxp, char *err, size
 		}
 	}
 	free(text);
+	c->sha.md = EVP_MD_fetch(NULL, "SHA1", NULL);
+	c->sha.mc = c->sha.md ? EVP_MD_CTX_new() : NULL;
+	for (i = 0; i < c->nservers; i++) {
+		struct pz_server *s = &c->srv[i];
+
+		hash_key(&c->sha, s->acct.user[0] ? s->acct.user : "anonymous",
+		         s->acct.user[0] ? s->acct.key : "", s->hkey);
+	}
+	c->rnd_pos = sizeof(c->rnd);
 	pz_resolve_all(c, err, errlen);
 	*ctxp = c;
 	return 0;
@@ -558,9 +604,15 @@ static int pz_enabled(const void *ctx)
 
 static void pz_ctx_free(void *ctx)
 {
-	if (ctx != NULL)
-		OPENSSL_cleanse(ctx, sizeof(struct pz_ctx)); /* keys */
-	free(ctx);
+	struct pz_ctx *c = ctx;
+
+	if (c == NULL)
+		return;
+	EVP_MD_CTX_free(c->sha.mc);
+	EVP_MD_free(c->sha.md);
+	free(c->spare);
+	OPENSSL_cleanse(c, sizeof(*c)); /* keys */
+	free(c);
 }
 
 unsigned drp_pyzor_ctx_flags(const void *ctx)
@@ -575,13 +627,16 @@ long drp_pyzor_ctx_timeout(const void *ctx)
 
 /* ------------------------------------------------- the conversation */
 
-static void conv_close(struct pz_req *r, int i)
+static void req_close(struct pz_req *r)
 {
-	if (r->conv[i].fd >= 0) {
-		drp_loop_unwatch(r->loop, r->conv[i].fd);
-		close(r->conv[i].fd);
-		r->conv[i].fd = -1;
-	}
+	int k;
+
+	for (k = 0; k < 2; k++)
+		if (r->fd[k] >= 0) {
+			drp_loop_unwatch(r->loop, r->fd[k]);
+			close(r->fd[k]);
+			r->fd[k] = -1;
+		}
 }
 
 /* Every server answered (or failed, or time ran out): pyzor's verdict. */
@@ -589,20 +644,22 @@ static void req_conclude(struct pz_req *r, enum drp_status leftover)
 {
 	struct drp_pyzor_result *res = r->res;
 	int i, all_ok = 1, hit = 0, wl = 0, any_timeout = 0;
+	uint64_t now;
 
 	if (r->final)
 		return;
 	r->final = 1;
 	if (r->timer > 0)
 		drp_loop_cancel(r->loop, r->timer);
+	req_close(r);
+	now = drp_now_ms();
 	res->count = res->wl = 0;
 	for (i = 0; i < res->nservers; i++) {
 		struct drp_pyzor_server_result *s = &res->servers[i];
 
-		conv_close(r, i);
 		if (s->status == DRP_ST_PENDING) {
 			s->status = leftover;
-			s->latency_ms = (long)(drp_now_ms() - r->t0);
+			s->latency_ms = (long)(now - r->t0);
 			if (r->conv[i].ignored)
 				snprintf(s->diag, sizeof(s->diag),
 				         "no valid reply (%d ignored: %s)", r->conv[i].ignored,
@@ -628,7 +685,7 @@ static void req_conclude(struct pz_req *r, enum drp_status leftover)
 		}
 	}
 	res->listed = all_ok && hit && !wl;
-	res->net.latency_ms = (long)(drp_now_ms() - r->t0);
+	res->net.latency_ms = (long)(now - r->t0);
 	if (all_ok) {
 		res->net.status = DRP_ST_OK;
 		res->net.error[0] = 0;
@@ -650,6 +707,14 @@ static void req_conclude(struct pz_req *r, enum drp_status leftover)
 	}
 }
 
+static void req_release(struct pz_req *r)
+{
+	if (r == r->ctx->spare)
+		r->loop = NULL; /* free for the next request */
+	else
+		free(r);
+}
+
 static void on_timeout(struct drp_loop *l, void *arg)
 {
 	struct pz_req *r = arg;
@@ -658,50 +723,31 @@ static void on_timeout(struct drp_loop *l, void *arg)
 	req_conclude(r, DRP_ST_TIMEOUT);
 }
 
-static void on_read(struct drp_loop *l, int fd, unsigned events, void *arg)
+static void conv_ignored(struct pz_conv *cv, const char *why)
 {
-	struct pz_req *r = arg;
-	int i;
+	cv->ignored++;
+	snprintf(cv->ignored_why, sizeof(cv->ignored_why), "%s", why);
+}
 
-	for (i = 0; i < r->res->nservers; i++)
-		if (r->conv[i].fd == fd)
-			break;
-	if (i == r->res->nservers)
-		return;
-	for (;;) {
-		uint8_t buf[DRP_PYZOR_MAX_PACKET + 1];
-		struct sockaddr_storage from;
-		socklen_t flen = sizeof(from);
-		struct drp_pyzor_reply rep;
+/* One datagram on socket k: the server it comes from (by address, then by
+ * thread when several servers share an address) gets its answer. */
+static void on_datagram(struct pz_req *r, int k, const uint8_t *buf, size_t n,
+                        const struct sockaddr *from)
+{
+	int i, cand = 0;
+	char why[96] = "reply from another address";
+
+	for (i = 0; i < r->res->nservers; i++) {
 		struct drp_pyzor_server_result *s = &r->res->servers[i];
 		struct pz_conv *cv = &r->conv[i];
-		char why[96];
-		ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &flen);
+		struct drp_pyzor_reply rep;
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return;
-			/* ICMP errors on an unconnected socket are not reported;
-			 * anything else is this server's failure */
-			s->status = DRP_ST_ERROR;
-			snprintf(s->diag, sizeof(s->diag), "socket error: %s", strerror(errno));
-			break;
-		}
-		if (!drp_addr_equal((struct sockaddr *)&from,
-		                    (struct sockaddr *)&r->ctx->srv[i].addr.ss)) {
-			cv->ignored++;
-			snprintf(cv->ignored_why, sizeof(cv->ignored_why),
-			         "reply from another address");
+		if (cv->sock != k || s->status != DRP_ST_PENDING ||
+		    !drp_addr_equal(from, (const struct sockaddr *)&r->ctx->srv[i].addr.ss))
 			continue;
-		}
-		if (drp_pyzor_parse_reply(buf, (size_t)n, r->op, cv->thread, &rep, why,
-		                          sizeof(why)) < 0) {
-			cv->ignored++;
-			snprintf(cv->ignored_why, sizeof(cv->ignored_why), "%s", why);
+		cand++;
+		if (drp_pyzor_parse_reply(buf, n, r->op, cv->thread, &rep, why, sizeof(why)) < 0)
 			continue;
-		}
 		s->status = DRP_ST_OK;
 		s->code = rep.code;
 		s->count = rep.count;
@@ -711,21 +757,74 @@ static void on_read(struct drp_loop *l, int fd, unsigned events, void *arg)
 		s->wl_entered = rep.wl_entered;
 		s->wl_updated = rep.wl_updated;
 		snprintf(s->diag, sizeof(s->diag), "%s", rep.diag);
+		s->latency_ms = (long)(drp_now_ms() - r->t0);
+		r->pending--;
+		return;
+	}
+	/* nobody took it: every server still waiting on this socket (from that
+	 * address, when there is one) counts it as ignored */
+	for (i = 0; i < r->res->nservers; i++)
+		if (r->conv[i].sock == k && r->res->servers[i].status == DRP_ST_PENDING &&
+		    (cand == 0 ||
+		     drp_addr_equal(from, (const struct sockaddr *)&r->ctx->srv[i].addr.ss)))
+			conv_ignored(&r->conv[i], why);
+}
+
+static void on_read(struct drp_loop *l, int fd, unsigned events, void *arg)
+{
+	struct pz_req *r = arg;
+	int k = fd == r->fd[0] ? 0 : fd == r->fd[1] ? 1 : -1;
+
+	if (k < 0)
+		return;
+	while (r->pending > 0) {
+		uint8_t buf[DRP_PYZOR_MAX_PACKET + 1];
+		struct sockaddr_storage from;
+		socklen_t flen = sizeof(from);
+		ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &flen);
+		int i;
+
+		if (n >= 0) {
+			on_datagram(r, k, buf, (size_t)n, (struct sockaddr *)&from);
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return;
+		/* ICMP errors on an unconnected socket are not reported; anything
+		 * else fails every server still waiting on this socket */
+		for (i = 0; i < r->res->nservers; i++) {
+			struct drp_pyzor_server_result *s = &r->res->servers[i];
+
+			if (r->conv[i].sock != k || s->status != DRP_ST_PENDING)
+				continue;
+			s->status = DRP_ST_ERROR;
+			s->latency_ms = (long)(drp_now_ms() - r->t0);
+			snprintf(s->diag, sizeof(s->diag), "socket error: %s", strerror(errno));
+			r->pending--;
+		}
+		drp_loop_unwatch(l, fd);
+		close(fd);
+		r->fd[k] = -1;
 		break;
 	}
-	r->res->servers[i].latency_ms = (long)(drp_now_ms() - r->t0);
-	conv_close(r, i);
-	if (--r->pending == 0)
+	if (r->pending == 0)
 		req_conclude(r, DRP_ST_TIMEOUT);
 }
 
-static unsigned random_thread(void)
+static unsigned random_thread(struct pz_ctx *c)
 {
-	unsigned char b[2];
+	unsigned v;
 
-	if (RAND_bytes(b, 2) != 1)
-		return 1024 + (unsigned)(drp_now_ms() % 64512);
-	return 1024 + ((unsigned)b[0] << 8 | b[1]) % 64512; /* [1024, 65535] */
+	if (c->rnd_pos + 2 > sizeof(c->rnd)) {
+		if (RAND_bytes(c->rnd, sizeof(c->rnd)) != 1)
+			return 1024 + (unsigned)(drp_now_ms() % 64512);
+		c->rnd_pos = 0;
+	}
+	v = (unsigned)c->rnd[c->rnd_pos] << 8 | c->rnd[c->rnd_pos + 1];
+	c->rnd_pos += 2;
+	return 1024 + v % 64512; /* [1024, 65535] */
 }
 
 void *drp_pyzor_start_op(struct drp_loop *loop, void *ctx, enum drp_pyzor_op op, const char *digest,
@@ -733,6 +832,7 @@ void *drp_pyzor_start_op(struct drp_loop *loop, void *ctx, enum drp_pyzor_op op,
 {
 	struct pz_ctx *c = ctx;
 	struct pz_req *r;
+	long long now = (long long)time(NULL);
 	int i;
 
 	if (c == NULL || !c->enabled) {
@@ -741,7 +841,9 @@ void *drp_pyzor_start_op(struct drp_loop *loop, void *ctx, enum drp_pyzor_op op,
 	}
 	if (digest != NULL)
 		snprintf(res->digest, sizeof(res->digest), "%s", digest);
-	r = calloc(1, sizeof(*r));
+	if (c->spare == NULL)
+		c->spare = calloc(1, sizeof(*c->spare));
+	r = c->spare != NULL && c->spare->loop == NULL ? c->spare : malloc(sizeof(*r));
 	if (r == NULL) {
 		res->net.status = DRP_ST_ERROR;
 		snprintf(res->net.error, sizeof(res->net.error), "out of memory");
@@ -751,6 +853,10 @@ void *drp_pyzor_start_op(struct drp_loop *loop, void *ctx, enum drp_pyzor_op op,
 	r->ctx = c;
 	r->op = op;
 	r->res = res;
+	r->pending = 0;
+	r->timer = 0;
+	r->final = 0;
+	r->fd[0] = r->fd[1] = -1;
 	r->t0 = drp_now_ms();
 	res->net.status = DRP_ST_PENDING;
 	res->nservers = c->nservers;
@@ -759,10 +865,12 @@ void *drp_pyzor_start_op(struct drp_loop *loop, void *ctx, enum drp_pyzor_op op,
 		struct pz_server *sv = &c->srv[i];
 		struct pz_conv *cv = &r->conv[i];
 		uint8_t pkt[1024];
-		int n;
+		int n, k;
 
-		cv->fd = -1;
-		snprintf(s->name, sizeof(s->name), "%s", sv->name);
+		cv->sock = -1;
+		cv->ignored = 0;
+		cv->ignored_why[0] = 0;
+		memcpy(s->name, sv->name, sizeof(s->name));
 		s->count = s->wl_count = -1;
 		s->entered = s->updated = s->wl_entered = s->wl_updated = -1;
 		s->status = DRP_ST_PENDING;
@@ -771,24 +879,33 @@ void *drp_pyzor_start_op(struct drp_loop *loop, void *ctx, enum drp_pyzor_op op,
 			snprintf(s->diag, sizeof(s->diag), "%s", sv->resolve_err);
 			continue;
 		}
-		cv->thread = random_thread();
-		n = drp_pyzor_build_request(op, res->digest, cv->thread, &sv->acct,
-		                            (long long)time(NULL), pkt, sizeof(pkt));
-		cv->fd = n > 0 ? drp_udp_socket(sv->addr.ss.ss_family) : -1;
-		if (cv->fd < 0 ||
-		    sendto(cv->fd, pkt, (size_t)n, 0, (struct sockaddr *)&sv->addr.ss,
-		           sv->addr.len) != n ||
-		    drp_loop_watch(loop, cv->fd, DRP_EV_READ, on_read, r) < 0) {
+		cv->thread = random_thread(c);
+		n = build_request(&c->sha, op, res->digest, cv->thread,
+		                  sv->acct.user[0] ? sv->acct.user : "anonymous", sv->hkey, now,
+		                  pkt, sizeof(pkt));
+		k = sv->addr.ss.ss_family == AF_INET6;
+		if (n > 0 && r->fd[k] < 0) {
+			r->fd[k] = drp_udp_socket(sv->addr.ss.ss_family);
+			if (r->fd[k] >= 0 &&
+			    drp_loop_watch(loop, r->fd[k], DRP_EV_READ, on_read, r) < 0) {
+				close(r->fd[k]);
+				r->fd[k] = -1;
+			}
+		}
+		if (n <= 0 || r->fd[k] < 0 ||
+		    sendto(r->fd[k], pkt, (size_t)n, 0, (struct sockaddr *)&sv->addr.ss,
+		           sv->addr.len) != n) {
 			s->status = DRP_ST_ERROR;
-			snprintf(s->diag, sizeof(s->diag), "cannot send: %s", strerror(errno));
-			conv_close(r, i);
+			snprintf(s->diag, sizeof(s->diag), "cannot send: %s",
+			         n <= 0 ? "request too long" : strerror(errno));
 			continue;
 		}
+		cv->sock = k;
 		r->pending++;
 	}
 	if (r->pending == 0) {
 		req_conclude(r, DRP_ST_ERROR);
-		free(r);
+		req_release(r);
 		return NULL;
 	}
 	r->timer = drp_loop_timer(loop, (uint64_t)c->timeout_ms, on_timeout, r);
@@ -825,7 +942,7 @@ static void pz_finish(void *req)
 	if (r == NULL)
 		return;
 	req_conclude(r, DRP_ST_TIMEOUT);
-	free(r);
+	req_release(r);
 }
 
 static void pz_result_json(const void *resp, enum drp_op op, struct json_object *obj)

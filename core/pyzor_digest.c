@@ -2248,6 +2248,16 @@ static void read_rest(struct walk *w, struct pz_leaf *lf)
 			return;
 		leaf_add(lf, &ln);
 	}
+	if (w->neof == 0) {
+		/* nothing can end the part: the rest is one contiguous segment */
+		if (w->pos < w->n) {
+			ln.off = w->pos;
+			ln.len = w->n - w->pos;
+			leaf_add(lf, &ln);
+			w->pos = w->n;
+		}
+		return;
+	}
 	for (k = 0; k < w->neof; k++)
 		if (w->eof[k].b == NULL)
 			break;
