@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,7 +50,18 @@ struct pz_ctx {
 	size_t rnd_pos;
 	/* one request's state kept for reuse: a worker runs one at a time */
 	struct pz_req *spare;
+	/* The spare request's sockets (one per family), kept between requests:
+	 * socket() + close() cost more than the whole exchange otherwise.  A
+	 * socket is dropped after a request that left a server unanswered
+	 * (a late reply must not meet a later request), after a socket error,
+	 * after SOCK_REUSES requests (its random port changes now and then),
+	 * and in a forked child (never shared between processes). */
+	int sfd[2];
+	int suses[2];
+	pid_t spid;
 };
+
+#define SOCK_REUSES 64
 
 struct pz_conv {
 	int sock; /* index in pz_req.fd, -1 when nothing was sent */
@@ -489,6 +501,7 @@ static int pz_ctx_new(const struct drp_config *cfg, void **ctxp, char *err, size
 		snprintf(err, errlen, "pyzor: out of memory");
 		return -1;
 	}
+	c->sfd[0] = c->sfd[1] = -1;
 	if (drp_config_bool(cfg, "pyzor_enable", 1, &en, err, errlen) < 0 ||
 	    drp_config_bool(cfg, "pyzor_nul_rule", 0, &nul, err, errlen) < 0 ||
 	    drp_config_ms(cfg, "backend_timeout", 5000, &c->timeout_ms, err, errlen) < 0 ||
@@ -608,6 +621,9 @@ static void pz_ctx_free(void *ctx)
 
 	if (c == NULL)
 		return;
+	for (int k = 0; k < 2; k++)
+		if (c->sfd[k] >= 0)
+			close(c->sfd[k]);
 	EVP_MD_CTX_free(c->sha.mc);
 	EVP_MD_free(c->sha.md);
 	free(c->spare);
@@ -627,16 +643,44 @@ long drp_pyzor_ctx_timeout(const void *ctx)
 
 /* ------------------------------------------------- the conversation */
 
-static void req_close(struct pz_req *r)
+/* keep: the sockets go back to the ctx (spare request, all answered) */
+static void req_close(struct pz_req *r, int keep)
 {
 	int k;
 
 	for (k = 0; k < 2; k++)
 		if (r->fd[k] >= 0) {
 			drp_loop_unwatch(r->loop, r->fd[k]);
-			close(r->fd[k]);
+			if (keep && r == r->ctx->spare)
+				r->ctx->sfd[k] = r->fd[k];
+			else
+				close(r->fd[k]);
 			r->fd[k] = -1;
 		}
+}
+
+/* A socket of family index k for request r: the ctx's own for the spare
+ * request, else a new one. */
+static int req_socket(struct pz_req *r, int k, int family)
+{
+	struct pz_ctx *c = r->ctx;
+	int fd;
+
+	if (r != c->spare)
+		return drp_udp_socket(family);
+	if (c->sfd[k] >= 0 && (c->suses[k] >= SOCK_REUSES || c->spid != getpid())) {
+		close(c->sfd[k]); /* in a forked child: only this process's copy */
+		c->sfd[k] = -1;
+	}
+	if (c->sfd[k] < 0) {
+		c->sfd[k] = drp_udp_socket(family);
+		c->suses[k] = 0;
+		c->spid = getpid();
+	}
+	fd = c->sfd[k];
+	c->sfd[k] = -1; /* the request owns it until req_close */
+	c->suses[k]++;
+	return fd;
 }
 
 /* Every server answered (or failed, or time ran out): pyzor's verdict. */
@@ -651,7 +695,7 @@ static void req_conclude(struct pz_req *r, enum drp_status leftover)
 	r->final = 1;
 	if (r->timer > 0)
 		drp_loop_cancel(r->loop, r->timer);
-	req_close(r);
+	req_close(r, r->pending == 0);
 	now = drp_now_ms();
 	res->count = res->wl = 0;
 	for (i = 0; i < res->nservers; i++) {
@@ -885,7 +929,7 @@ void *drp_pyzor_start_op(struct drp_loop *loop, void *ctx, enum drp_pyzor_op op,
 		                  pkt, sizeof(pkt));
 		k = sv->addr.ss.ss_family == AF_INET6;
 		if (n > 0 && r->fd[k] < 0) {
-			r->fd[k] = drp_udp_socket(sv->addr.ss.ss_family);
+			r->fd[k] = req_socket(r, k, sv->addr.ss.ss_family);
 			if (r->fd[k] >= 0 &&
 			    drp_loop_watch(loop, r->fd[k], DRP_EV_READ, on_read, r) < 0) {
 				close(r->fd[k]);

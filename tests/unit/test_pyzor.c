@@ -6,6 +6,9 @@
  * validation, the home files, and one conversation over loopback UDP.
  */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -774,6 +777,7 @@ END_TEST
 struct fake {
 	int fd;
 	int mode; /* 0 good, 1 wrong thread then good, 2 silent, 3 other port then good */
+	unsigned short port; /* source port of the last request heard */
 };
 
 static void fake_read(struct drp_loop *l, int fd, unsigned ev, void *arg)
@@ -788,6 +792,7 @@ static void fake_read(struct drp_loop *l, int fd, unsigned ev, void *arg)
 	if (n <= 0)
 		return;
 	buf[n] = 0;
+	f->port = ntohs(((struct sockaddr_in *)&from)->sin_port);
 	t = strstr(buf, "Thread: ");
 	if (t)
 		thread = strtol(t + 8, NULL, 10);
@@ -900,6 +905,95 @@ START_TEST(test_conversation_silent_timeout)
 }
 END_TEST
 
+/* Is anything listening on 127.0.0.1:port?  A connected UDP socket sees
+ * the ICMP port-unreachable of loopback as ECONNREFUSED. */
+static int udp_port_open(unsigned short port)
+{
+	struct sockaddr_in sin;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), open_ = 1;
+	char b[8];
+	struct timeval tv = {0, 200000};
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons(port);
+	ck_assert_int_ge(fd, 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	/* a junk datagram: the client ignores it (and it is never read by a
+	 * request here: the probe runs between requests on a reused socket,
+	 * whose next request reads and ignores it) */
+	send(fd, "x", 1, 0);
+	if (recv(fd, b, sizeof(b), 0) < 0 && errno == ECONNREFUSED)
+		open_ = 0;
+	close(fd);
+	return open_;
+}
+
+static enum drp_status one_check(struct drp_loop *loop, void *ctx, struct fake *f)
+{
+	struct drp_pyzor_result res;
+	const char *msg = "Subject: x\n\nhello there this is a message\n";
+	void *req;
+
+	memset(&res, 0, sizeof(res));
+	drp_loop_watch(loop, f->fd, DRP_EV_READ, fake_read, f);
+	req = drp_pyzor_ops.start(loop, ctx, DRP_OP_CHECK, (const uint8_t *)msg, strlen(msg), NULL,
+	                          &res);
+	ck_assert_ptr_nonnull(req);
+	drp_loop_run(loop, drp_now_ms() + 3000);
+	drp_pyzor_ops.finish(req);
+	drp_loop_unwatch(loop, f->fd);
+	return res.net.status;
+}
+
+/* The request socket is kept between answered requests and dropped after
+ * one that left a server unanswered (its late reply must find no socket). */
+START_TEST(test_socket_reuse)
+{
+	struct sockaddr_in sin;
+	socklen_t sl = sizeof(sin);
+	struct drp_config *cfg = drp_config_new();
+	struct drp_loop *loop = drp_loop_new();
+	struct fake f;
+	char list[64], err[160];
+	void *ctx = NULL;
+	unsigned short p1;
+
+	memset(&f, 0, sizeof(f));
+	f.fd = drp_udp_socket(AF_INET);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(f.fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(getsockname(f.fd, (struct sockaddr *)&sin, &sl), 0);
+	snprintf(list, sizeof(list), "127.0.0.1:%u", ntohs(sin.sin_port));
+	drp_config_set_flag(cfg, "pyzor_servers", list);
+	drp_config_set_flag(cfg, "pyzor_home", "/nonexistent-drp-test");
+	drp_config_set_flag(cfg, "pyzor_timeout", "300ms");
+	ck_assert_int_eq(drp_pyzor_ops.ctx_new(cfg, &ctx, err, sizeof(err)), 0);
+
+	f.mode = 0;
+	ck_assert_int_eq(one_check(loop, ctx, &f), DRP_ST_OK);
+	p1 = f.port;
+	ck_assert(udp_port_open(p1));
+	ck_assert_int_eq(one_check(loop, ctx, &f), DRP_ST_OK);
+	ck_assert_uint_eq(f.port, p1);
+	f.mode = 2;
+	ck_assert_int_eq(one_check(loop, ctx, &f), DRP_ST_TIMEOUT);
+	ck_assert_uint_eq(f.port, p1);
+	ck_assert(!udp_port_open(p1));
+	f.mode = 0;
+	ck_assert_int_eq(one_check(loop, ctx, &f), DRP_ST_OK);
+
+	close(f.fd);
+	drp_pyzor_ops.ctx_free(ctx);
+	drp_loop_free(loop);
+	drp_config_free(cfg);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("pyzor");
@@ -926,6 +1020,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_conversation_wrong_thread_ignored);
 	tcase_add_test(tc, test_conversation_wrong_source_ignored);
 	tcase_add_test(tc, test_conversation_silent_timeout);
+	tcase_add_test(tc, test_socket_reuse);
 	suite_add_tcase(s, tc);
 	return s;
 }
