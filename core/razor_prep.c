@@ -1216,7 +1216,8 @@ int drp_razor_prepare(const uint8_t *msg, size_t len, struct drp_razor_msg *m, c
 		while (rc == 0 && (f = memchr(f, 'F', (size_t)(end - f))) != NULL) {
 			size_t b = (size_t)(f - msg);
 
-			if (end - f < 5 || memcmp(f++, "From ", 5) != 0)
+			f++;
+			if (len - b < 5 || memcmp(msg + b, "From ", 5) != 0)
 				continue;
 			while (b > 0 && msg[b - 1] == '>')
 				b--;

@@ -432,6 +432,12 @@ START_TEST(from_quoting_and_mbox)
 	ck_assert_str_eq(id, "2.0");
 	drp_razor_msg_free(&m);
 
+	/* an 'F' too close to the end to start "From " (fuzz: endless loop) */
+	PREP("Subject: x\n\nends with F", &m);
+	ck_assert_uint_eq(m.nparts, 1);
+	EXPECT(&m.parts[0].prepared, AGENT "\nends with F");
+	drp_razor_msg_free(&m);
+
 	/* nothing to read: no message, no error */
 	prep("", 0, &m);
 	ck_assert_uint_eq(m.nmails, 0);
