@@ -725,9 +725,10 @@ END_TEST
 
 START_TEST(test_fuz2_long_text)
 {
-	/* past the word record's 1 MiB the words go to per-language MD5s;
-	 * both ways give MD5 of the winner's words */
-	static const int reps[] = {1000, 70000};
+	/* past the word record's 1 MiB (4 + 6 record bytes a repetition
+	 * here) the words go to per-language MD5s; both ways give MD5 of the
+	 * winner's words */
+	static const int reps[] = {1000, 150000};
 
 	for (int r = 0; r < 2; r++) {
 		size_t n = (size_t)reps[r];
@@ -746,6 +747,112 @@ START_TEST(test_fuz2_long_text)
 		expect("Fuz2", hex);
 		free(msg);
 		free(words);
+	}
+}
+END_TEST
+
+static const char en_text[] = "the house is very big and the garden is nice and the dog sleeps "
+                              "under the old tree every day\n";
+
+/* Fuz2 over text handed over in pieces of a given size (0: one call) */
+static int fuz2_pieces(const char *text, int html, size_t piece, uint8_t sum[16])
+{
+	struct drp_dcc_state *s = calloc(1, sizeof(*s));
+	size_t len = strlen(text);
+	int ok;
+
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(drp_dcc_body_init(s, EVP_md5()), 0);
+	if (html)
+		s->ct = DCC_CT_HTML;
+	for (size_t i = 0; i < len; i += piece ? piece : len) {
+		size_t n = piece && piece < len - i ? piece : len - i;
+
+		drp_dcc_fuz2(s, (const uint8_t *)text + i, n);
+	}
+	drp_dcc_fuz2(s, (const uint8_t *)"\n", 1);
+	ok = drp_dcc_fuz2_fin(s, sum);
+	drp_dcc_body_free(s);
+	free(s);
+	return ok;
+}
+
+START_TEST(test_fuz2_pieces)
+{
+	/* Fuz2 is a byte machine: where the decoder's pieces end (inside a
+	 * word, a tag, a reference) must not show in the sum, whichever of
+	 * the whole-token and byte-wise paths the piece boundaries hit */
+	static const char text[] =
+	    "The HOUSE is very big, and the garden (is) nice; the dog sleeps under the old "
+	    "tree every day.\tSupercalifragilisticexpialidocious words ARE junk\r\n"
+	    "x1y house <b>garden</b> <!-- comment --> house&amp;garden caf&eacute; "
+	    "na&#239;ve d&#xE9;j&agrave; vu <a href=\"http://www.example.com/\">click</a> "
+	    "\xe9t\xe9 tree h&ouml;use 4x4 the house is big and the garden is nice\n";
+	uint8_t one[16], got[16];
+
+	for (int html = 0; html < 2; html++) {
+		ck_assert_int_eq(fuz2_pieces(text, html, 0, one), 1);
+		for (size_t piece = 1; piece <= 40; piece++) {
+			ck_assert_int_eq(fuz2_pieces(text, html, piece, got), 1);
+			ck_assert_msg(memcmp(one, got, 16) == 0, "html %d, pieces of %zu", html,
+			              piece);
+		}
+	}
+	/* and in one piece the plain text sum is the oracle's */
+	ck_assert_int_eq(fuz2_pieces(en_text, 0, 0, one), 1);
+	{
+		char hex[33];
+
+		drp_hex(one, 16, hex);
+		ck_assert_str_eq(hex, fuz2_oracle(en_text, 0));
+	}
+}
+END_TEST
+
+START_TEST(test_b64_pieces)
+{
+	/* whole quanta take a fast path: however the input is split, the
+	 * bytes are those of the byte-at-a-time decoder (with room enough:
+	 * where an output piece fills does matter, since a '=' that fills it
+	 * is not shifted in, as in the reference) */
+	static const char in[] = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=\nYWJj\r\nZGVm*Z2hp\n"
+	                         "am=tsbW5v\xff"
+	                         "cHFyc3R1dnd4eXo\nMDEyMzQ1Njc4OQ==\nQUJD";
+	static const size_t rooms[] = {1024};
+	uint8_t ref[256], out[256];
+	size_t len = sizeof(in) - 1;
+
+	for (size_t r = 0; r < sizeof(rooms) / sizeof(rooms[0]); r++) {
+		size_t room = rooms[r], nref = 0;
+
+		for (size_t piece = 1; piece <= len; piece += piece < 16 ? 1 : len) {
+			struct drp_dcc_state s;
+			size_t nout = 0;
+
+			memset(&s, 0, sizeof(s));
+			for (size_t i = 0; i < len; i += piece) {
+				const uint8_t *p = (const uint8_t *)in + i;
+				size_t n = piece < len - i ? piece : len - i;
+
+				while (n != 0) {
+					uint8_t tmp[1024];
+					size_t k = drp_dcc_b64_decode(&s, &p, &n, tmp, room);
+
+					ck_assert_uint_le(nout + k, sizeof(out));
+					memcpy(out + nout, tmp, k);
+					nout += k;
+				}
+			}
+			if (piece == 1) {
+				memcpy(ref, out, nout);
+				nref = nout;
+				ck_assert_uint_ge(nref, 40);
+				continue;
+			}
+			ck_assert_uint_eq(nout, nref);
+			ck_assert_msg(memcmp(out, ref, nref) == 0, "pieces %zu room %zu", piece,
+			              room);
+		}
 	}
 }
 END_TEST
@@ -859,6 +966,8 @@ int main(void)
 	tcase_add_test(tc, test_fuz2_languages);
 	tcase_add_test(tc, test_fuz2_html_and_hosts);
 	tcase_add_test(tc, test_fuz2_long_text);
+	tcase_add_test(tc, test_fuz2_pieces);
+	tcase_add_test(tc, test_b64_pieces);
 	tcase_add_test(tc, test_tables);
 	tcase_add_loop_test(tc, test_golden, 0, (int)(sizeof(golden) / sizeof(golden[0])));
 	tcase_add_test(tc, test_names);
