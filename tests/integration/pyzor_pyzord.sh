@@ -87,7 +87,19 @@ A="env PYZOR_HOME=$T/anon"
 S="env PYZOR_HOME=$T/signed"
 
 # --- digest: drp == pyzor ---------------------------------------------------
-for m in m1 m4; do
+# the shapes of the service benchmark's 8 KB message: CRLF header and
+# text, then thousands of blank lines (CRLF and LF), text between them
+{
+	printf 'From: a@example.com\r\nSubject: blank lines\r\n\r\nfirst line of the text here\r\n'
+	i=0
+	while [ $i -lt 3000 ]; do
+		printf '\r\n \t\n'
+		[ $((i % 500)) -eq 0 ] && printf 'a line in the middle number %d\r\n' $i
+		i=$((i + 1))
+	done
+} >"$T/m5"
+tr -d '\r' <"$T/m5" >"$T/m6"
+for m in m1 m4 m5 m6; do
 	d1=$("$DRP" digest --network pyzor <"$T/$m")
 	d2=$(pyzor --homedir "$T/anon" digest <"$T/$m")
 	[ "$d1" = "$d2" ] && ok "digest $m = pyzor digest" || bad "digest $m: $d1 vs $d2"
