@@ -94,7 +94,7 @@ static int add_file(struct drp_auth *a, const char *key, const char *path,
                     enum drp_auth_scope scope, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "re");
-	char buf[16384];
+	char buf[16384 + 1]; /* one spare byte tells "exactly the limit" from "over" */
 	size_t n;
 	int rc;
 
@@ -103,8 +103,9 @@ static int add_file(struct drp_auth *a, const char *key, const char *path,
 		return -1;
 	}
 	n = fread(buf, 1, sizeof(buf), f);
-	if (!feof(f)) {
+	if (n == sizeof(buf)) {
 		fclose(f);
+		OPENSSL_cleanse(buf, sizeof(buf));
 		snprintf(err, errlen, "%s: %s: larger than %zu bytes", key, path, sizeof(buf) - 1);
 		return -1;
 	}

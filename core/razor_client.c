@@ -645,8 +645,9 @@ static void on_reg(struct rz_sess *s, struct drp_razor_sis *a, int rereg)
 		const char *user = s->reg_user ? s->reg_user : s->ctx->user;
 		const char *pass = s->reg_pass ? s->reg_pass : s->ctx->pass;
 
+		/* the echoed password is a secret: compare it in constant time */
 		if (e == NULL && res && !strcmp(res, "1") && u && p && !strcmp(u, user) &&
-		    !strcmp(p, pass)) {
+		    strlen(p) == strlen(pass) && CRYPTO_memcmp(p, pass, strlen(pass)) == 0) {
 			send_ai(s);
 			return;
 		}
