@@ -135,10 +135,16 @@ static int exchange(long n, const char *file, const char *servers)
 		fprintf(stderr, "bench_pyzor: %s\n", err);
 		return 1;
 	}
-	t0 = now_s();
-	for (i = 0; i < n; i++)
-		drp_pyzor_digest(m.p, m.n, 0, hex, NULL, err, sizeof(err));
-	dig = (now_s() - t0) / (double)n;
+	{
+		/* the digest alone, as the request path computes it */
+		struct drp_pyzor_digester *d = drp_pyzor_digester_new();
+
+		t0 = now_s();
+		for (i = 0; i < n && d != NULL; i++)
+			drp_pyzor_digest_with(d, m.p, m.n, 0, hex, NULL, err, sizeof(err));
+		dig = (now_s() - t0) / (double)n;
+		drp_pyzor_digester_free(d);
+	}
 	t0 = now_s();
 	for (i = 0; i < n; i++) {
 		void *r;

@@ -44,6 +44,7 @@ struct pz_ctx {
 	int nservers;
 	struct pz_server srv[DRP_PYZOR_MAX_SERVERS];
 	struct pz_sha sha;
+	struct drp_pyzor_digester *dg; /* digest scratch kept between requests */
 	/* thread ids come from this pool of RAND_bytes output, refilled when
 	 * used up, rather than one RAND_bytes call per server and request */
 	unsigned char rnd[128];
@@ -592,6 +593,7 @@ static int pz_ctx_new(const struct drp_config *cfg, void **ctxp, char *err, size
 		         s->acct.user[0] ? s->acct.key : "", s->hkey);
 	}
 	c->rnd_pos = sizeof(c->rnd);
+	c->dg = drp_pyzor_digester_new(); /* NULL: one-shot digests instead */
 	pz_resolve_all(c, err, errlen);
 	*ctxp = c;
 	return 0;
@@ -624,6 +626,7 @@ static void pz_ctx_free(void *ctx)
 	for (int k = 0; k < 2; k++)
 		if (c->sfd[k] >= 0)
 			close(c->sfd[k]);
+	drp_pyzor_digester_free(c->dg);
 	EVP_MD_CTX_free(c->sha.mc);
 	EVP_MD_free(c->sha.md);
 	free(c->spare);
@@ -967,7 +970,8 @@ static void *pz_start(struct drp_loop *loop, void *ctx, enum drp_op op, const ui
 		res->net.status = DRP_ST_DISABLED;
 		return NULL;
 	}
-	if (drp_pyzor_digest(msg, len, c->flags, hex, NULL, err, sizeof(err)) < 0) {
+	if ((c->dg ? drp_pyzor_digest_with(c->dg, msg, len, c->flags, hex, NULL, err, sizeof(err))
+	           : drp_pyzor_digest(msg, len, c->flags, hex, NULL, err, sizeof(err))) < 0) {
 		res->net.status = DRP_ST_ERROR;
 		snprintf(res->net.error, sizeof(res->net.error), "%s", err);
 		return NULL;

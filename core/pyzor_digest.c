@@ -2636,32 +2636,45 @@ static void parsegen(struct walk *w, int depth, int dflt_rfc822)
 
 /* ------------------------------------------------------------ the digest */
 
-int drp_pyzor_normalized(const uint8_t *msg, size_t len, unsigned flags,
+/* One walk in w, whose scratch buffers may hold memory from an earlier
+ * message (kept, emptied); everything else starts from zero. */
+static int normalized_in(struct walk *w, const uint8_t *msg, size_t len, unsigned flags,
                          struct drp_pyzor_lines *out, unsigned *seen, char *err, size_t errlen)
 {
-	struct walk *w = calloc(1, sizeof(*w));
-	int rc = 0;
+	struct drp_buf b1 = w->b1, b2 = w->b2, b3 = w->b3;
 
-	if (w == NULL) {
-		snprintf(err, errlen, "pyzor digest: out of memory");
-		return -1;
-	}
+	memset(w, 0, sizeof(*w));
+	w->b1 = b1;
+	w->b2 = b2;
+	w->b3 = b3;
+	w->b1.len = w->b2.len = w->b3.len = 0;
 	w->p = msg;
 	w->n = len;
 	w->has_cr = len > 0 && memchr(msg, '\r', len) != NULL;
 	w->flags = flags;
 	w->out = out;
-	drp_buf_init(&w->b1);
-	drp_buf_init(&w->b2);
-	drp_buf_init(&w->b3);
 	parsegen(w, 0, 0);
 	flush_pending(w);
-	if (w->oom) {
-		snprintf(err, errlen, "pyzor digest: out of memory");
-		rc = -1;
-	}
 	if (seen)
 		*seen = w->seen;
+	if (w->oom) {
+		snprintf(err, errlen, "pyzor digest: out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+int drp_pyzor_normalized(const uint8_t *msg, size_t len, unsigned flags,
+                         struct drp_pyzor_lines *out, unsigned *seen, char *err, size_t errlen)
+{
+	struct walk *w = calloc(1, sizeof(*w));
+	int rc;
+
+	if (w == NULL) {
+		snprintf(err, errlen, "pyzor digest: out of memory");
+		return -1;
+	}
+	rc = normalized_in(w, msg, len, flags, out, seen, err, errlen);
 	drp_buf_free(&w->b1);
 	drp_buf_free(&w->b2);
 	drp_buf_free(&w->b3);
@@ -2696,48 +2709,116 @@ int drp_pyzor_sample(const struct drp_pyzor_lines *norm, struct drp_pyzor_lines 
 	return 0;
 }
 
-int drp_pyzor_digest(const uint8_t *msg, size_t len, unsigned flags, char hex[41], unsigned *seen,
-                     char *err, size_t errlen)
+struct drp_pyzor_digester {
+	struct walk w;
+	struct drp_pyzor_lines norm;
+	EVP_MD *md; /* fetched once: EVP_sha1() is looked up on every init */
+	EVP_MD_CTX *mc;
+};
+
+/* Scratch kept between messages beyond this is given back (a worker's RSS
+ * must not stay at the size of the largest message it ever saw). */
+#define PZ_KEEP_BYTES (256u << 10)
+
+static void buf_trim(struct drp_buf *b)
+{
+	if (b->cap > PZ_KEEP_BYTES)
+		drp_buf_free(b);
+}
+
+struct drp_pyzor_digester *drp_pyzor_digester_new(void)
+{
+	struct drp_pyzor_digester *d = calloc(1, sizeof(*d));
+
+	if (d == NULL)
+		return NULL;
+	drp_pyzor_lines_init(&d->norm);
+	d->md = EVP_MD_fetch(NULL, "SHA1", NULL);
+	d->mc = EVP_MD_CTX_new();
+	if (d->md == NULL || d->mc == NULL) {
+		drp_pyzor_digester_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+void drp_pyzor_digester_free(struct drp_pyzor_digester *d)
+{
+	if (d == NULL)
+		return;
+	drp_buf_free(&d->w.b1);
+	drp_buf_free(&d->w.b2);
+	drp_buf_free(&d->w.b3);
+	drp_pyzor_lines_free(&d->norm);
+	EVP_MD_CTX_free(d->mc);
+	EVP_MD_free(d->md);
+	free(d);
+}
+
+/* SHA-1 of the sampled lines of norm (drp_pyzor_sample's choice, hashed in
+ * place). */
+static int sample_sha1(const struct drp_pyzor_lines *norm, EVP_MD_CTX *mc, const EVP_MD *md,
+                       char hex[41])
 {
 	static const size_t spec[2][2] = {{20, 3}, {60, 3}};
-	struct drp_pyzor_lines norm;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	EVP_MD_CTX *ctx = NULL;
+	unsigned char out[EVP_MAX_MD_SIZE];
+	unsigned int outlen = 0;
 	size_t i, k;
-	int rc = -1;
 
-	drp_pyzor_lines_init(&norm);
-	if (drp_pyzor_normalized(msg, len, flags, &norm, seen, err, errlen) < 0)
-		goto done;
-	ctx = EVP_MD_CTX_new();
-	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) != 1) {
-		snprintf(err, errlen, "pyzor digest: SHA-1 unavailable");
-		goto done;
-	}
-	/* the fed lines (drp_pyzor_sample's choice) concatenated, hashed in
-	 * place */
-	if (norm.n <= 4) {
-		if (norm.n && EVP_DigestUpdate(ctx, norm.text.p, norm.off[norm.n]) != 1)
-			goto done;
+	if (EVP_DigestInit_ex2(mc, md, NULL) != 1)
+		return -1;
+	if (norm->n <= 4) {
+		if (norm->n && EVP_DigestUpdate(mc, norm->text.p, norm->off[norm->n]) != 1)
+			return -1;
 	} else {
 		for (k = 0; k < 2; k++) {
-			size_t s0 = spec[k][0] * norm.n / 100;
+			size_t s0 = spec[k][0] * norm->n / 100;
 
-			for (i = s0; i < s0 + spec[k][1] && i < norm.n; i++) {
-				struct drp_slice l = drp_pyzor_line(&norm, i);
+			for (i = s0; i < s0 + spec[k][1] && i < norm->n; i++) {
+				struct drp_slice l = drp_pyzor_line(norm, i);
 
-				if (EVP_DigestUpdate(ctx, l.p, l.len) != 1)
-					goto done;
+				if (EVP_DigestUpdate(mc, l.p, l.len) != 1)
+					return -1;
 			}
 		}
 	}
-	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 20)
-		goto done;
-	drp_hex(md, 20, hex);
-	rc = 0;
-done:
-	EVP_MD_CTX_free(ctx);
-	drp_pyzor_lines_free(&norm);
+	if (EVP_DigestFinal_ex(mc, out, &outlen) != 1 || outlen != 20)
+		return -1;
+	drp_hex(out, 20, hex);
+	return 0;
+}
+
+int drp_pyzor_digest_with(struct drp_pyzor_digester *d, const uint8_t *msg, size_t len,
+                          unsigned flags, char hex[41], unsigned *seen, char *err, size_t errlen)
+{
+	int rc;
+
+	d->norm.n = 0;
+	d->norm.text.len = 0;
+	rc = normalized_in(&d->w, msg, len, flags, &d->norm, seen, err, errlen);
+	if (rc == 0 && sample_sha1(&d->norm, d->mc, d->md, hex) < 0) {
+		snprintf(err, errlen, "pyzor digest: SHA-1 unavailable");
+		rc = -1;
+	}
+	buf_trim(&d->w.b1);
+	buf_trim(&d->w.b2);
+	buf_trim(&d->w.b3);
+	if (d->norm.text.cap > PZ_KEEP_BYTES || d->norm.cap * sizeof(size_t) > PZ_KEEP_BYTES)
+		drp_pyzor_lines_free(&d->norm);
+	return rc;
+}
+
+int drp_pyzor_digest(const uint8_t *msg, size_t len, unsigned flags, char hex[41], unsigned *seen,
+                     char *err, size_t errlen)
+{
+	struct drp_pyzor_digester *d = drp_pyzor_digester_new();
+	int rc;
+
+	if (d == NULL) {
+		snprintf(err, errlen, "pyzor digest: out of memory");
+		return -1;
+	}
+	rc = drp_pyzor_digest_with(d, msg, len, flags, hex, seen, err, errlen);
+	drp_pyzor_digester_free(d);
 	return rc;
 }

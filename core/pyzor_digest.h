@@ -5,7 +5,8 @@
  * extraction as Python's HTMLParser sees it, line normalization, the 20%/60%
  * sampling and SHA-1.  Rules: shared/docs/pyzor-protocol.md section 7.
  *
- * Owns nothing global; every call allocates its scratch and frees it.
+ * Owns nothing global; every call allocates its scratch and frees it, or
+ * reuses a caller's drp_pyzor_digester.
  */
 #ifndef DRP_PYZOR_DIGEST_H
 #define DRP_PYZOR_DIGEST_H
@@ -57,6 +58,17 @@ int drp_pyzor_sample(const struct drp_pyzor_lines *norm, struct drp_pyzor_lines 
 /* The 40-hex digest (+ NUL) of a message. 0 or -1. */
 int drp_pyzor_digest(const uint8_t *msg, size_t len, unsigned flags, char hex[41], unsigned *seen,
                      char *err, size_t errlen);
+
+/*
+ * The same with scratch kept between messages (buffers up to 256 KB each,
+ * SHA-1 fetched once): for a long-lived caller digesting one message at a
+ * time, e.g. a network client context.  NULL from new when out of memory.
+ */
+struct drp_pyzor_digester;
+struct drp_pyzor_digester *drp_pyzor_digester_new(void);
+void drp_pyzor_digester_free(struct drp_pyzor_digester *d);
+int drp_pyzor_digest_with(struct drp_pyzor_digester *d, const uint8_t *msg, size_t len,
+                          unsigned flags, char hex[41], unsigned *seen, char *err, size_t errlen);
 
 /*
  * Building blocks, exposed for the unit tests.  All append to out and

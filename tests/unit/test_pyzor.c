@@ -345,6 +345,49 @@ END_TEST
 
 /* ---------------------------------------------------------- sampling */
 
+/* One digester for every case in turn (forward, then backward after a
+ * large message that makes it give its buffers back): no state may leak
+ * from one message into the next. */
+START_TEST(test_digester_reuse)
+{
+	struct drp_pyzor_digester *d = drp_pyzor_digester_new();
+	size_t ncase = sizeof(cases) / sizeof(cases[0]), k, big_n = 1u << 20;
+	uint8_t *big = malloc(big_n);
+	char hex[41], big_hex[41], err[128];
+	unsigned seen;
+
+	ck_assert_ptr_nonnull(d);
+	ck_assert_ptr_nonnull(big);
+	memcpy(big, "Subject: big\n\n", 14);
+	for (k = 14; k < big_n; k++)
+		big[k] = (k % 7 == 0) ? '\n' : (k % 3 == 0) ? ' ' : (uint8_t)('a' + k % 26);
+	for (k = 0; k < 2 * ncase + 1; k++) {
+		const struct pz_case *c;
+
+		if (k == ncase) {
+			ck_assert_int_eq(
+			    drp_pyzor_digest_with(d, big, big_n, 0, hex, &seen, err, sizeof(err)),
+			    0);
+			ck_assert_int_eq(
+			    drp_pyzor_digest(big, big_n, 0, big_hex, &seen, err, sizeof(err)), 0);
+			ck_assert_str_eq(hex, big_hex);
+			continue;
+		}
+		c = &cases[k < ncase ? k : 2 * ncase - k];
+		seen = 0;
+		ck_assert_int_eq(drp_pyzor_digest_with(d, (const uint8_t *)c->msg, c->len,
+		                                       c->nul_rule ? DRP_PYZOR_NUL_RULE : 0, hex,
+		                                       &seen, err, sizeof(err)),
+		                 0);
+		ck_assert_msg(!strcmp(hex, c->digest), "%s: digest %s want %s", c->name, hex,
+		              c->digest);
+		ck_assert_int_eq((seen & DRP_PYZOR_SAW_HTML_CRASH) != 0, c->crash);
+	}
+	free(big);
+	drp_pyzor_digester_free(d);
+}
+END_TEST
+
 START_TEST(test_sampling_indices)
 {
 	/* pyzor's handle_pieced: int(offset * n // 100) + i for (20,3), (60,3),
@@ -1001,6 +1044,7 @@ static Suite *suite(void)
 
 	tcase_add_loop_test(tc, test_case, 0, sizeof(cases) / sizeof(cases[0]));
 	tcase_add_test(tc, test_sampling_indices);
+	tcase_add_test(tc, test_digester_reuse);
 	tcase_add_test(tc, test_empty_digest);
 	tcase_add_test(tc, test_base64);
 	tcase_add_test(tc, test_qp);
