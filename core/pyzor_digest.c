@@ -864,12 +864,6 @@ static int normalize_text(const uint8_t *s, size_t n, struct drp_pyzor_lines *ou
 		size_t tok, extra = 0;
 		int br = 0, ascii = 1;
 
-		if (kept == 0 && out->text.len == line_start) {
-			/* nothing kept on this line yet: ASCII blanks and line
-			 * breaks change nothing (blank lines are dropped) */
-			while (i < n && ncls[s[i]] - 1u < 2u)
-				i++;
-		}
 		if (i >= n) {
 			br = 1;
 		} else {
@@ -904,6 +898,10 @@ static int normalize_text(const uint8_t *s, size_t n, struct drp_pyzor_lines *ou
 			}
 			line_start = out->text.len;
 			kept = 0;
+			/* a new, empty line: ASCII blanks and line breaks change
+			 * nothing until a token (blank lines are dropped) */
+			while (i < n && ncls[s[i]] - 1u < 2u)
+				i++;
 			if (i >= n)
 				break;
 			continue;
