@@ -79,7 +79,7 @@ static int id_option_ok(const char *w, size_t n)
 int drp_dcc_ids_parse(const char *text, size_t len, struct drp_dcc_ids *out, char *err,
                       size_t errlen)
 {
-	const char *p = text, *end = text + len;
+	const char *p = text, *end = len ? text + len : text; /* no NULL + 0 */
 	int lno = 0, cap = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -391,7 +391,7 @@ static int option_line(const char *p, const char *le, struct drp_dcc_map *m)
 int drp_dcc_map_parse(const char *text, size_t len, struct drp_dcc_map *out, char *err,
                       size_t errlen)
 {
-	const char *p = text, *end = text + len;
+	const char *p = text, *end = len ? text + len : text; /* no NULL + 0 */
 	int lno = 0, first = 1;
 
 	memset(out, 0, sizeof(*out));
