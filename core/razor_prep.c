@@ -425,10 +425,8 @@ int drp_razor_is_html(const uint8_t *in, size_t len)
 			continue;
 		}
 		gt = memchr(in + k, '>', n - k);
-		if (gt == NULL) {
-			i = p + 1;
-			continue;
-		}
+		if (gt == NULL)
+			return 0; /* no later '<' can find a '>' either */
 		if (k - j < sizeof(name) - 1) {
 			size_t t;
 
@@ -933,7 +931,9 @@ static int find_boundary(const uint8_t *t, size_t n, size_t *bo, size_t *bl)
 				return 1;
 			}
 		}
-		from = p + 1;
+		/* a later header on the same line has a subset of the same
+		 * boundary= candidates: go to the next line */
+		from = e + 1;
 	}
 	return 0;
 }

@@ -708,7 +708,49 @@ struct hosts {
 	size_t alen, acap;
 	struct field *v;
 	size_t n, cap;
+	size_t *set; /* open addressing over v (index + 1), for host_known */
+	size_t setcap;
 };
+
+static size_t host_hash(const uint16_t *p, size_t n)
+{
+	size_t h = 14695981039346656037u, i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ p[i]) * 1099511628211u;
+	return h;
+}
+
+/* Put host i into the set; grows it to keep the load under one half. */
+static int set_put(struct hosts *h, size_t i)
+{
+	size_t k;
+
+	if (2 * (h->n + 1) > h->setcap) {
+		size_t nc = h->setcap ? h->setcap * 2 : 64, j;
+		size_t *ns = calloc(nc, sizeof(*ns));
+
+		if (ns == NULL)
+			return -1;
+		for (j = 0; j < h->setcap; j++)
+			if (h->set[j]) {
+				const struct field *f = &h->v[h->set[j] - 1];
+
+				for (k = host_hash(h->arena + f->off, f->len) & (nc - 1); ns[k];
+				     k = (k + 1) & (nc - 1))
+					;
+				ns[k] = h->set[j];
+			}
+		free(h->set);
+		h->set = ns;
+		h->setcap = nc;
+	}
+	for (k = host_hash(h->arena + h->v[i].off, h->v[i].len) & (h->setcap - 1); h->set[k];
+	     k = (k + 1) & (h->setcap - 1))
+		;
+	h->set[k] = i + 1;
+	return 0;
+}
 
 /* Append a host of n characters; the characters are then written by the
  * caller at the returned position. */
@@ -745,13 +787,29 @@ static uint16_t *host_new(struct hosts *h, size_t n)
 	return p;
 }
 
+/* The reference's grep over all hosts so far, through a hash set; every
+ * host (autolinks included) is entered with host_index() first. */
 static int host_known(const struct hosts *h, const uint16_t *p, size_t n)
 {
-	size_t i;
+	size_t k;
 
-	for (i = 0; i < h->n; i++)
-		if (h->v[i].len == n && !memcmp(h->arena + h->v[i].off, p, n * sizeof(*p)))
+	if (h->setcap == 0)
+		return 0;
+	for (k = host_hash(p, n) & (h->setcap - 1); h->set[k]; k = (k + 1) & (h->setcap - 1)) {
+		const struct field *f = &h->v[h->set[k] - 1];
+
+		if (f->len == n && !memcmp(h->arena + f->off, p, n * sizeof(*p)))
 			return 1;
+	}
+	return 0;
+}
+
+/* Enter every host not yet in the set. */
+static int host_index(struct hosts *h, size_t *indexed)
+{
+	for (; *indexed < h->n; (*indexed)++)
+		if (set_put(h, *indexed) < 0)
+			return -1;
 	return 0;
 }
 
@@ -1102,6 +1160,7 @@ static int extract_hosts(const uint8_t *text, size_t len, struct hosts *h)
 	struct nh st;
 	size_t rest = 0, start, end, lastnl, k;
 	int href, found, first = 1, rc = -1;
+	size_t indexed = 0;
 
 	if (!may_have_url(text, len))
 		return 0;
@@ -1148,6 +1207,8 @@ static int extract_hosts(const uint8_t *text, size_t len, struct hosts *h)
 		} else {
 			cp = st.buf + cs;
 		}
+		if (host_index(h, &indexed) < 0)
+			goto out;
 		if (!host_known(h, cp, cn) && cn > 1) {
 			uint16_t *dst;
 
@@ -1229,6 +1290,7 @@ static int vr8(const uint8_t *text, size_t len, char (*out)[DRP_RAZOR_SIG_MAX + 
 out:
 	free(h.arena);
 	free(h.v);
+	free(h.set);
 	return rc;
 }
 
