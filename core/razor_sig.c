@@ -130,7 +130,9 @@ static unsigned nibble(const uint8_t *d, size_t i)
 
 static unsigned rev4(unsigned x)
 {
-	return (x & 1) << 3 | (x & 2) << 1 | (x & 4) >> 1 | (x & 8) >> 3;
+	static const uint8_t r[16] = {0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15};
+
+	return r[x & 15];
 }
 
 void drp_razor_b64_digest(const uint8_t *d, size_t ndigits, char *out)
