@@ -770,11 +770,50 @@ static int run(struct work *w, const uint8_t *msg, size_t len, const struct drp_
 	return DRP_DCC_OK;
 }
 
-int drp_dcc_checksums(const uint8_t *msg, size_t len, const struct drp_envelope *env,
-                      const struct drp_dcc_ck_opts *opts, struct drp_dcc_cks *out, char *err,
-                      size_t errlen)
+/* the per-message state of a context; the rest is reused as it is */
+struct drp_dcc_ck_ctx {
+	struct work w;
+};
+
+struct drp_dcc_ck_ctx *drp_dcc_ck_ctx_new(void)
 {
+	struct drp_dcc_ck_ctx *c = malloc(sizeof(*c));
 	struct work *w;
+
+	if (c == NULL)
+		return NULL;
+	/* the 20 KB line buffer needs no clearing */
+	w = &c->w;
+	w->st.body_md5 = w->st.fuz1.md5 = w->st.fuz2.md5 = NULL;
+	w->st.fuz2.rec = NULL;
+	w->st.fuz2.rec_cap = 0;
+	for (int i = 0; i < DCC_FUZ2_LANGS; i++)
+		w->st.fuz2.lmd5[i] = NULL;
+	/* one explicit fetch per context instead of one per digest */
+	w->h.md = EVP_MD_fetch(NULL, "MD5", NULL);
+	w->h.ctx = EVP_MD_CTX_new();
+	if (w->h.md == NULL || w->h.ctx == NULL) {
+		drp_dcc_ck_ctx_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void drp_dcc_ck_ctx_free(struct drp_dcc_ck_ctx *c)
+{
+	if (c == NULL)
+		return;
+	drp_dcc_body_free(&c->w.st);
+	EVP_MD_CTX_free(c->w.h.ctx);
+	EVP_MD_free((EVP_MD *)c->w.h.md);
+	free(c);
+}
+
+int drp_dcc_checksums_ctx(struct drp_dcc_ck_ctx *c, const uint8_t *msg, size_t len,
+                          const struct drp_envelope *env, const struct drp_dcc_ck_opts *opts,
+                          struct drp_dcc_cks *out, char *err, size_t errlen)
+{
+	struct work *w = &c->w;
 	int rc;
 
 	out->n = 0;
@@ -782,38 +821,38 @@ int drp_dcc_checksums(const uint8_t *msg, size_t len, const struct drp_envelope 
 		snprintf(err, errlen, "no message");
 		return DRP_DCC_ERROR;
 	}
-	/* the 20 KB line buffer needs no clearing */
-	w = malloc(sizeof(*w));
-	if (w == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return DRP_DCC_ERROR;
-	}
 	memset(&w->subs, 0, sizeof(w->subs));
 	memset(w->ck, 0, sizeof(w->ck));
-	w->st.body_md5 = w->st.fuz1.md5 = w->st.fuz2.md5 = NULL;
-	w->st.fuz2.rec = NULL;
-	w->st.fuz2.rec_cap = 0;
-	for (int i = 0; i < DCC_FUZ2_LANGS; i++)
-		w->st.fuz2.lmd5[i] = NULL;
-	/* one explicit fetch per message instead of one per digest */
 	w->h.failed = 0;
-	w->h.md = EVP_MD_fetch(NULL, "MD5", NULL);
-	w->h.ctx = EVP_MD_CTX_new();
-	if (w->h.md == NULL || w->h.ctx == NULL) {
-		snprintf(err, errlen, "MD5 unavailable");
+	rc = run(w, msg ? msg : (const uint8_t *)"", len, env, opts, out, err, errlen);
+	if (rc == DRP_DCC_OK && w->h.failed) {
+		snprintf(err, errlen, "MD5 failed");
 		rc = DRP_DCC_ERROR;
-	} else {
-		rc = run(w, msg ? msg : (const uint8_t *)"", len, env, opts, out, err, errlen);
-		if (rc == DRP_DCC_OK && w->h.failed) {
-			snprintf(err, errlen, "MD5 failed");
-			rc = DRP_DCC_ERROR;
-		}
 	}
-	drp_dcc_body_free(&w->st);
-	EVP_MD_CTX_free(w->h.ctx);
-	EVP_MD_free((EVP_MD *)w->h.md);
-	free(w);
+	drp_dcc_body_done(&w->st);
 	if (rc != DRP_DCC_OK)
 		out->n = 0;
+	return rc;
+}
+
+int drp_dcc_checksums(const uint8_t *msg, size_t len, const struct drp_envelope *env,
+                      const struct drp_dcc_ck_opts *opts, struct drp_dcc_cks *out, char *err,
+                      size_t errlen)
+{
+	struct drp_dcc_ck_ctx *c;
+	int rc;
+
+	out->n = 0;
+	if (msg == NULL && len != 0) {
+		snprintf(err, errlen, "no message");
+		return DRP_DCC_ERROR;
+	}
+	c = drp_dcc_ck_ctx_new();
+	if (c == NULL) {
+		snprintf(err, errlen, "out of memory or MD5 unavailable");
+		return DRP_DCC_ERROR;
+	}
+	rc = drp_dcc_checksums_ctx(c, msg, len, env, opts, out, err, errlen);
+	drp_dcc_ck_ctx_free(c);
 	return rc;
 }

@@ -78,6 +78,21 @@ int drp_dcc_checksums(const uint8_t *msg, size_t len, const struct drp_envelope 
                       const struct drp_dcc_ck_opts *opts, struct drp_dcc_cks *out, char *err,
                       size_t errlen);
 
+/*
+ * The same with the working state kept between messages: a context holds
+ * the MD5 implementation, the OpenSSL digest contexts and the ~40 KB of
+ * per-message state, so a caller checksumming many messages (a worker, a
+ * benchmark) pays for them once.  A context serves one message at a time;
+ * it carries nothing from one message to the next.  NULL when out of
+ * memory or when MD5 is unavailable.
+ */
+struct drp_dcc_ck_ctx;
+struct drp_dcc_ck_ctx *drp_dcc_ck_ctx_new(void);
+void drp_dcc_ck_ctx_free(struct drp_dcc_ck_ctx *ctx);
+int drp_dcc_checksums_ctx(struct drp_dcc_ck_ctx *ctx, const uint8_t *msg, size_t len,
+                          const struct drp_envelope *env, const struct drp_dcc_ck_opts *opts,
+                          struct drp_dcc_cks *out, char *err, size_t errlen);
+
 /* The type's name as dccproc prints it ("IP", "env_From", "Fuz2", ...);
  * "substitute" for DRP_DCC_CK_SUB; "?" for an unknown type. */
 const char *drp_dcc_type_name(int type);

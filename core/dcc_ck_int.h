@@ -147,8 +147,11 @@ struct drp_dcc_state {
 };
 
 /* dcc_ckbody.c */
-/* md is used for every digest; the contexts must be NULL on entry. */
+/* md is used for every digest; the contexts are NULL on the first entry
+ * and those of an earlier message after that (they are reinitialised). */
 int drp_dcc_body_init(struct drp_dcc_state *s, const EVP_MD *md);
+/* The end of a message whose state is kept for the next one. */
+void drp_dcc_body_done(struct drp_dcc_state *s);
 void drp_dcc_body_free(struct drp_dcc_state *s);
 /* A chunk of the body as dccproc's fread() hands it over. */
 void drp_dcc_body_chunk(struct drp_dcc_state *s, const uint8_t *p, size_t n);

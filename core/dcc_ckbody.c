@@ -41,10 +41,22 @@ void drp_dcc_body_free(struct drp_dcc_state *s)
 	s->fuz2.rec = NULL;
 }
 
+/* a context for a new digest: the one of an earlier message if any */
 static int new_md5(EVP_MD_CTX **c, const EVP_MD *md)
 {
-	*c = EVP_MD_CTX_new();
+	if (*c == NULL)
+		*c = EVP_MD_CTX_new();
 	return *c != NULL && EVP_DigestInit_ex(*c, md, NULL) == 1;
+}
+
+void drp_dcc_body_done(struct drp_dcc_state *s)
+{
+	/* a big word record is not kept for the next message */
+	if (s->fuz2.rec_cap > 64 * 1024) {
+		free(s->fuz2.rec);
+		s->fuz2.rec = NULL;
+		s->fuz2.rec_cap = 0;
+	}
 }
 
 int drp_dcc_body_init(struct drp_dcc_state *s, const EVP_MD *md)

@@ -57,7 +57,8 @@ static void spill(struct dcc_fuz2 *z)
 
 	for (i = 0; i < DCC_FUZ2_LANGS; i++) {
 		z->lblen[i] = 0;
-		z->lmd5[i] = EVP_MD_CTX_new();
+		if (z->lmd5[i] == NULL) /* else an earlier message's */
+			z->lmd5[i] = EVP_MD_CTX_new();
 		if (z->lmd5[i] == NULL || EVP_DigestInit_ex(z->lmd5[i], z->md, NULL) != 1) {
 			z->oom = 1;
 			return;

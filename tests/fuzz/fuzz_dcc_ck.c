@@ -2,7 +2,9 @@
  * libFuzzer: the DCC checksum engine on arbitrary mail.  The seeds are the
  * messages of tests/data, so the fuzzer starts from real MIME structure.
  * The first input byte picks the dccproc options (-a, -f, -R, -S, --helo)
- * so the envelope and Received: parsers are reached too.  Checks that a
+ * so the envelope and Received: parsers are reached too; with bit 7 the
+ * message also goes through a context kept across inputs, which must give
+ * the same checksums (no state leaks between messages).  Checks that a
  * result is either checksums in strictly ascending type order (substitute
  * extras at the end) or a refusal with a reason, never both.
  */
@@ -48,6 +50,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	err[0] = '\0';
 	rc = drp_dcc_checksums(data + 1, size - 1, &env, &opts, &cks, err, sizeof(err));
+	if (sel & 128) {
+		/* a context kept across inputs must give what a fresh one
+		 * gives: nothing of an earlier message may show */
+		static struct drp_dcc_ck_ctx *ctx;
+		static struct drp_dcc_cks again;
+
+		if (ctx == NULL && (ctx = drp_dcc_ck_ctx_new()) == NULL)
+			abort();
+		if (drp_dcc_checksums_ctx(ctx, data + 1, size - 1, &env, &opts, &again, err,
+		                          sizeof(err)) != rc ||
+		    again.n != cks.n)
+			abort();
+		for (i = 0; i < cks.n; i++)
+			if (again.ck[i].type != cks.ck[i].type ||
+			    again.ck[i].report != cks.ck[i].report ||
+			    strcmp(again.ck[i].sub_name, cks.ck[i].sub_name) != 0 ||
+			    memcmp(again.ck[i].sum, cks.ck[i].sum, DRP_DCC_SUM_LEN) != 0)
+				abort();
+	}
 	if (rc != DRP_DCC_OK) {
 		if (cks.n != 0 || err[0] == '\0')
 			abort();

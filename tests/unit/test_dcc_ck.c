@@ -928,6 +928,66 @@ START_TEST(test_golden)
 }
 END_TEST
 
+START_TEST(test_context)
+{
+	/* one context through the golden messages, forwards and backwards,
+	 * with a refusal, an error and a text big enough to spill the word
+	 * record in between: every message gets the reference's sums */
+	const char *root = getenv("ROOT") ? getenv("ROOT") : ".";
+	const size_t ng = sizeof(golden) / sizeof(golden[0]);
+	struct drp_dcc_ck_ctx *ctx = drp_dcc_ck_ctx_new();
+	struct drp_dcc_ck_opts bad = {.substitute = {"bad name"}, .n_substitute = 1};
+	static char buf[1 << 20];
+	size_t big_n = 150000, m = 0;
+	char *big = malloc(16 + 10 * big_n);
+
+	ck_assert_ptr_nonnull(ctx);
+	ck_assert_ptr_nonnull(big);
+	m = (size_t)sprintf(big, "Subject: x\n\n");
+	for (size_t i = 0; i < big_n; i++, m += 10)
+		memcpy(big + m, "the house ", 10);
+	for (size_t k = 0; k < 2 * ng; k++) {
+		size_t g = k < ng ? k : 2 * ng - 1 - k;
+		char path[512];
+		FILE *f;
+		size_t n;
+
+		snprintf(path, sizeof(path), "%s/tests/data/%s", root, golden[g].file);
+		f = fopen(path, "rb");
+		ck_assert_msg(f != NULL, "%s", path);
+		n = fread(buf, 1, sizeof(buf), f);
+		fclose(f);
+		memset(&R, 0, sizeof(R));
+		R.rc = drp_dcc_checksums_ctx(ctx, (const uint8_t *)buf, n, NULL, NULL, &R.cks,
+		                             R.err, sizeof(R.err));
+		ck_assert_int_eq(R.rc, DRP_DCC_OK);
+		expect("Body", golden[g].body);
+		expect("Fuz1", golden[g].fuz1);
+		expect("Fuz2", golden[g].fuz2);
+		switch (k % 3) {
+		case 0:
+			R.rc = drp_dcc_checksums_ctx(ctx, (const uint8_t *)"Subject: x\n", 11, NULL,
+			                             NULL, &R.cks, R.err, sizeof(R.err));
+			ck_assert_int_eq(R.rc, DRP_DCC_REFUSED);
+			ck_assert_int_eq(R.cks.n, 0);
+			break;
+		case 1:
+			R.rc = drp_dcc_checksums_ctx(ctx, (const uint8_t *)buf, n, NULL, &bad,
+			                             &R.cks, R.err, sizeof(R.err));
+			ck_assert_int_eq(R.rc, DRP_DCC_ERROR);
+			break;
+		default:
+			R.rc = drp_dcc_checksums_ctx(ctx, (const uint8_t *)big, m, NULL, NULL,
+			                             &R.cks, R.err, sizeof(R.err));
+			ck_assert_int_eq(R.rc, DRP_DCC_OK);
+			break;
+		}
+	}
+	drp_dcc_ck_ctx_free(ctx);
+	free(big);
+}
+END_TEST
+
 START_TEST(test_names)
 {
 	static const char *const want[] = {
@@ -970,6 +1030,7 @@ int main(void)
 	tcase_add_test(tc, test_b64_pieces);
 	tcase_add_test(tc, test_tables);
 	tcase_add_loop_test(tc, test_golden, 0, (int)(sizeof(golden) / sizeof(golden[0])));
+	tcase_add_test(tc, test_context);
 	tcase_add_test(tc, test_names);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
