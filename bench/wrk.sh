@@ -41,9 +41,11 @@ kill -HUP "$(cat "$T/nginx.pid")"
 sleep 0.5
 
 # an 8 KB message: a corpus message's header, body text repeated to 8192 bytes
+# (LF line ends: with CRLF the blank separator line would not match /^$/)
+tr -d '\r' <"$MSG" >"$T/src.eml"
 {
-	sed -n '1,/^$/p' "$MSG"
-	body=$(sed '1,/^$/d' "$MSG")
+	sed -n '1,/^$/p' "$T/src.eml"
+	body=$(sed '1,/^$/d' "$T/src.eml")
 	while :; do printf '%s\n' "$body"; done | head -c 8192
 } | head -c 8192 >"$T/msg8k.eml"
 echo "message: $(wc -c <"$T/msg8k.eml") bytes; pool: $WORKERS workers; wrk: $CONNS connections, ${DURATION}s"
