@@ -1687,6 +1687,10 @@ struct walk {
 	struct pz_leaf pending;
 	int has_pending, last_multipart;
 	int has_cr; /* any CR in the input: lines may end in CR alone */
+	/* First '\n' at or after nl_from (n if none): CR-only lines would
+	 * otherwise rescan to the end of the message for every line. */
+	size_t nl, nl_from;
+	int nl_ok;
 	unsigned flags, seen;
 	struct drp_pyzor_lines *out;
 	struct drp_buf b1, b2, b3;
@@ -1752,7 +1756,13 @@ static int raw_line(struct walk *w, struct pz_line *ln)
 	}
 	if (i >= w->n)
 		return 0;
-	q = memchr(w->p + i, '\n', w->n - i);
+	if (!w->nl_ok || i < w->nl_from || (i > w->nl && w->nl < w->n)) {
+		q = memchr(w->p + i, '\n', w->n - i);
+		w->nl = q ? (size_t)(q - w->p) : w->n;
+		w->nl_from = i;
+		w->nl_ok = 1;
+	}
+	q = w->nl < w->n ? w->p + w->nl : NULL;
 	if (w->has_cr) {
 		const uint8_t *r = memchr(w->p + i, '\r', q ? (size_t)(q - (w->p + i)) : w->n - i);
 
