@@ -560,8 +560,11 @@ static int pz_ctx_new(const struct drp_config *cfg, void **ctxp, char *err, size
 		c->nservers = 1;
 	}
 	/* accounts: the pyzor home file, per server; pyzor_user/pyzor_key for all */
-	user = drp_config_get(cfg, "pyzor_user");
-	key = drp_config_get(cfg, "pyzor_key");
+	/* an unreadable *_file is an error: signing with an empty key would
+	 * only show up as every request being refused */
+	if (drp_config_get_checked(cfg, "pyzor_user", &user, err, errlen) < 0 ||
+	    drp_config_get_checked(cfg, "pyzor_key", &key, err, errlen) < 0)
+		goto fail;
 	snprintf(path, sizeof(path), "%s/accounts", home);
 	if ((user == NULL || !*user) && read_small_file(path, &text, &tlen) < 0) {
 		snprintf(err, errlen, "pyzor: cannot read %s: %s", path, strerror(errno));

@@ -1457,7 +1457,7 @@ static int ctx_build(const struct drp_config *cfg, struct rz_ctx **out, int need
 	struct rz_ctx *c = calloc(1, sizeof(*c));
 	struct drp_razor_kv agent;
 	char path[PATH_MAX], herr[160];
-	const char *v;
+	const char *v, *pass = NULL;
 	long n;
 	int en = 1;
 
@@ -1515,10 +1515,13 @@ static int ctx_build(const struct drp_config *cfg, struct rz_ctx **out, int need
 	snprintf(c->identity, sizeof(c->identity), "%s",
 	         conf_or(cfg, NULL, &agent, "identity", "identity"));
 
-	/* identity: razor_user/razor_pass, else the razorhome's identity */
-	v = drp_config_get(cfg, "razor_user");
+	/* identity: razor_user/razor_pass, else the razorhome's identity (an
+	 * unreadable razor_*_file is an error, not a silent fallback) */
+	if (drp_config_get_checked(cfg, "razor_user", &v, err, errlen) < 0 ||
+	    drp_config_get_checked(cfg, "razor_pass", &pass, err, errlen) < 0)
+		goto fail;
 	if (v != NULL && *v) {
-		const char *p = drp_config_get(cfg, "razor_pass");
+		const char *p = pass;
 
 		if (p == NULL || *p == 0) {
 			snprintf(err, errlen, "razor_user is set but razor_pass is not");

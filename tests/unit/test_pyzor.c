@@ -1066,6 +1066,36 @@ START_TEST(test_cr_only_linear)
 }
 END_TEST
 
+/* An unreadable pyzor_key_file fails ctx_new naming the key (it used to sign
+ * with an empty key); a readable one is taken. */
+START_TEST(test_key_file_unreadable)
+{
+	struct drp_config *cfg = drp_config_new();
+	char err[256] = "", path[] = "/tmp/drp-test-pzkey-XXXXXX";
+	void *ctx = NULL;
+	int fd;
+
+	ck_assert_ptr_nonnull(cfg);
+	drp_config_set_flag(cfg, "pyzor_servers", "127.0.0.1:9");
+	drp_config_set_flag(cfg, "pyzor_home", "/nonexistent-drp-test");
+	drp_config_set_flag(cfg, "pyzor_user", "x");
+	drp_config_set_flag(cfg, "pyzor_key_file", "/nonexistent-drp-test/key");
+	ck_assert_int_eq(drp_pyzor_ops.ctx_new(cfg, &ctx, err, sizeof(err)), -1);
+	ck_assert_ptr_null(ctx);
+	ck_assert_msg(strstr(err, "pyzor_key_file") != NULL, "err: %s", err);
+
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "k\n", 2), 2);
+	close(fd);
+	drp_config_set_flag(cfg, "pyzor_key_file", path);
+	ck_assert_int_eq(drp_pyzor_ops.ctx_new(cfg, &ctx, err, sizeof(err)), 0);
+	drp_pyzor_ops.ctx_free(ctx);
+	unlink(path);
+	drp_config_free(cfg);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("pyzor");
@@ -1093,6 +1123,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_parse_reply);
 	tcase_add_test(tc, test_servers_file);
 	tcase_add_test(tc, test_accounts_file);
+	tcase_add_test(tc, test_key_file_unreadable);
 	tcase_add_test(tc, test_conversation_ok);
 	tcase_add_test(tc, test_conversation_wrong_thread_ignored);
 	tcase_add_test(tc, test_conversation_wrong_source_ignored);

@@ -758,6 +758,40 @@ START_TEST(replay_report)
 }
 END_TEST
 
+/* An unreadable razor_pass_file fails ctx_new naming the key instead of
+ * silently falling back to the razorhome identity; a readable one works. */
+START_TEST(pass_file_unreadable)
+{
+	struct drp_config *cfg = drp_config_new();
+	char err[256] = "", path[] = "/tmp/drp-test-rzpass-XXXXXX";
+	void *ctx = NULL;
+	int fd;
+
+	ck_assert_ptr_nonnull(cfg);
+	drp_config_set_flag(cfg, "razor_home", "/nonexistent-drp-test");
+	drp_config_set_flag(cfg, "razor_servers", "127.0.0.1:9");
+	drp_config_set_flag(cfg, "razor_pass_file", "/nonexistent-drp-test/pass");
+	ck_assert_int_eq(drp_razor_ops.ctx_new(cfg, &ctx, err, sizeof(err)), -1);
+	ck_assert_ptr_null(ctx);
+	ck_assert_msg(strstr(err, "razor_pass_file") != NULL, "err: %s", err);
+	drp_config_set_flag(cfg, "razor_user", "u");
+	err[0] = 0;
+	ck_assert_int_eq(drp_razor_ops.ctx_new(cfg, &ctx, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "razor_pass_file") != NULL, "err: %s", err);
+
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "secret\n", 7), 7);
+	close(fd);
+	drp_config_set_flag(cfg, "razor_pass_file", path);
+	ck_assert_int_eq(drp_razor_ops.ctx_new(cfg, &ctx, err, sizeof(err)), 0);
+	ck_assert_ptr_nonnull(ctx);
+	drp_razor_ops.ctx_free(ctx);
+	unlink(path);
+	drp_config_free(cfg);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("razor_client");
@@ -786,6 +820,7 @@ static Suite *suite(void)
 	tcase_add_test(t, kv_files);
 	tcase_add_test(t, lst_files);
 	tcase_add_test(t, home_roundtrip);
+	tcase_add_test(t, pass_file_unreadable);
 	suite_add_tcase(s, t);
 	t = tcase_create("replay");
 	tcase_set_timeout(t, 30);
