@@ -820,14 +820,18 @@ static void on_datagram(struct pz_req *r, int k, const uint8_t *buf, size_t n,
 			conv_ignored(&r->conv[i], why);
 }
 
+/* Datagrams read per callback: a flood of junk must not keep the worker here
+ * past the deadline; poll is level-triggered, so the rest waits one turn. */
+#define PZ_READ_BUDGET 32
+
 static void on_read(struct drp_loop *l, int fd, unsigned events, void *arg)
 {
 	struct pz_req *r = arg;
-	int k = fd == r->fd[0] ? 0 : fd == r->fd[1] ? 1 : -1;
+	int k = fd == r->fd[0] ? 0 : fd == r->fd[1] ? 1 : -1, budget = PZ_READ_BUDGET;
 
 	if (k < 0)
 		return;
-	while (r->pending > 0) {
+	while (r->pending > 0 && budget-- > 0) {
 		uint8_t buf[DRP_PYZOR_MAX_PACKET + 1];
 		struct sockaddr_storage from;
 		socklen_t flen = sizeof(from);

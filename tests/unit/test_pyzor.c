@@ -860,6 +860,14 @@ static void fake_read(struct drp_loop *l, int fd, unsigned ev, void *arg)
 		close(other);
 		usleep(20000); /* let it arrive first */
 	}
+	if (f->mode == 4) {
+		/* more junk than one read callback takes (the client reads at
+		 * most 32 datagrams a turn): the real reply must still be seen */
+		int i;
+
+		for (i = 0; i < 80; i++)
+			sendto(fd, "junk", 4, 0, (struct sockaddr *)&from, fl);
+	}
 	if (f->mode == 1) {
 		snprintf(rep, sizeof(rep),
 		         "Code: 200\nDiag: OK\nPV: 2.1\nThread: %ld\nCount: 9\nWL-Count: 0\n\n",
@@ -934,6 +942,12 @@ END_TEST
 START_TEST(test_conversation_wrong_thread_ignored)
 {
 	conversation(1, 2000, DRP_ST_OK, 4);
+}
+END_TEST
+
+START_TEST(test_conversation_junk_flood)
+{
+	conversation(4, 2000, DRP_ST_OK, 4);
 }
 END_TEST
 
@@ -1126,6 +1140,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_key_file_unreadable);
 	tcase_add_test(tc, test_conversation_ok);
 	tcase_add_test(tc, test_conversation_wrong_thread_ignored);
+	tcase_add_test(tc, test_conversation_junk_flood);
 	tcase_add_test(tc, test_conversation_wrong_source_ignored);
 	tcase_add_test(tc, test_conversation_silent_timeout);
 	tcase_add_test(tc, test_socket_reuse);
