@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "netif.h"
 
 int drp_cli_pyzor(const char *cmd, int argc, char **argv, struct drp_slice msg,
                   struct drp_config *cfg);
@@ -26,6 +27,15 @@ int drp_cli_all(const char *cmd, int argc, char **argv, struct drp_slice msg,
  * (net_<name>_digest.c) because different people own the two. */
 int drp_cli_razor_digest(int argc, char **argv, struct drp_slice msg, struct drp_config *cfg);
 int drp_cli_dcc_digest(int argc, char **argv, struct drp_slice msg, struct drp_config *cfg);
+
+/* check|report|revoke → op; -1 for any other command (cli/net_run.c). */
+int drp_cli_op(const char *cmd, enum drp_op *op);
+/* One request to one network: context, one loop run to backend_timeout,
+ * {"<name>":{...}} on stdout; returns the exit code.  `refresh` runs the
+ * network's between-requests refresh first (a one-shot process has no
+ * history). */
+int drp_cli_run_net(const struct drp_net_ops *ops, enum drp_op op, struct drp_slice msg,
+                    const struct drp_envelope *env, struct drp_config *cfg, int refresh);
 
 /* Read all of stdin into b, at most max bytes; -1 with errno on failure
  * (EFBIG when larger than max). */

@@ -80,68 +80,6 @@ static int parse_env(int argc, char **argv, struct drp_envelope *env)
 	return 0;
 }
 
-static int run(enum drp_op op, struct drp_slice msg, struct drp_config *cfg,
-               const struct drp_envelope *env)
-{
-	const struct drp_net_ops *ops = &drp_dcc_ops;
-	struct json_object *top, *o;
-	struct drp_loop *loop = NULL;
-	void *ctx = NULL, *req, *res = NULL;
-	char err[256] = "";
-	long budget;
-	int rc = 2;
-
-	if (drp_config_ms(cfg, "backend_timeout", 5000, &budget, err, sizeof(err)) < 0 ||
-	    ops->ctx_new(cfg, &ctx, err, sizeof(err)) < 0) {
-		fprintf(stderr, "drp: dcc: %s\n", err);
-		return 2;
-	}
-	if (op == DRP_OP_REVOKE) {
-		/* DCC counts reports and never forgets one: nothing to undo */
-		printf("{\"dcc\":null}\n");
-		fprintf(stderr, "drp: revoke --network dcc: DCC has no un-report\n");
-		ops->ctx_free(ctx);
-		return 0;
-	}
-	if (!ops->enabled(ctx)) {
-		fprintf(stderr, "drp: dcc is disabled (dcc_enable)\n");
-		ops->ctx_free(ctx);
-		return 2;
-	}
-	/* a one-shot process has no RTT history: like dccproc with a fresh
-	 * map, measure the servers with NOPs first when there is a choice */
-	if (ops->ctx_refresh != NULL && ops->ctx_refresh(ctx, err, sizeof(err)) < 0)
-		fprintf(stderr, "drp: dcc: %s\n", err);
-	loop = drp_loop_new();
-	res = calloc(1, ops->result_size);
-	if (loop == NULL || res == NULL) {
-		fprintf(stderr, "drp: out of memory\n");
-		goto out;
-	}
-	req = ops->start(loop, ctx, op, msg.p, msg.len, env, res);
-	if (req != NULL) {
-		drp_loop_run(loop, drp_now_ms() + (uint64_t)budget);
-		ops->finish(req);
-	}
-	top = json_object_new_object();
-	o = json_object_new_object();
-	ops->result_json(res, op, o);
-	json_object_object_add(top, "dcc", o);
-	printf("%s\n", json_object_to_json_string_ext(top, JSON_C_TO_STRING_PLAIN));
-	json_object_put(top);
-	if (((struct drp_net_result *)res)->status != DRP_ST_OK)
-		rc = 2;
-	else if (op == DRP_OP_CHECK)
-		rc = ops->listed(res) ? 0 : 1;
-	else
-		rc = 0;
-out:
-	free(res);
-	drp_loop_free(loop);
-	ops->ctx_free(ctx);
-	return rc;
-}
-
 int drp_cli_dcc(const char *cmd, int argc, char **argv, struct drp_slice msg,
                 struct drp_config *cfg)
 {
@@ -151,18 +89,20 @@ int drp_cli_dcc(const char *cmd, int argc, char **argv, struct drp_slice msg,
 
 	if (strcmp(cmd, "digest") == 0)
 		return drp_cli_dcc_digest(argc, argv, msg, cfg);
-	if (strcmp(cmd, "check") == 0)
-		op = DRP_OP_CHECK;
-	else if (strcmp(cmd, "report") == 0)
-		op = DRP_OP_REPORT;
-	else if (strcmp(cmd, "revoke") == 0)
-		op = DRP_OP_REVOKE;
-	else {
+	if (drp_cli_op(cmd, &op) < 0) {
 		fprintf(stderr, "drp: %s --network dcc: unknown command\n", cmd);
 		return 2;
 	}
 	prc = parse_env(argc, argv, &env);
 	if (prc != 0)
 		return prc > 0 ? 0 : 2;
-	return run(op, msg, cfg, &env);
+	if (op == DRP_OP_REVOKE) {
+		/* DCC counts reports and never forgets one: nothing to undo */
+		printf("{\"dcc\":null}\n");
+		fprintf(stderr, "drp: revoke --network dcc: DCC has no un-report\n");
+		return 0;
+	}
+	/* like dccproc with a fresh map: measure the servers with NOPs first
+	 * when there is a choice */
+	return drp_cli_run_net(&drp_dcc_ops, op, msg, &env, cfg, 1);
 }

@@ -72,57 +72,6 @@ static int parse_opts(int argc, char **argv, struct drp_config *cfg)
 	return 0;
 }
 
-static int run(enum drp_op op, struct drp_slice msg, struct drp_config *cfg)
-{
-	const struct drp_net_ops *ops = &drp_razor_ops;
-	struct json_object *top, *o;
-	struct drp_loop *loop = NULL;
-	void *ctx = NULL, *req, *res = NULL;
-	char err[256] = "";
-	long budget;
-	int rc = 2;
-
-	if (drp_config_ms(cfg, "backend_timeout", 5000, &budget, err, sizeof(err)) < 0 ||
-	    ops->ctx_new(cfg, &ctx, err, sizeof(err)) < 0) {
-		fprintf(stderr, "drp: razor: %s\n", err);
-		return 2;
-	}
-	if (!ops->enabled(ctx)) {
-		fprintf(stderr, "drp: razor is disabled (razor_enable)\n");
-		ops->ctx_free(ctx);
-		return 2;
-	}
-	loop = drp_loop_new();
-	res = calloc(1, ops->result_size);
-	if (loop == NULL || res == NULL) {
-		fprintf(stderr, "drp: out of memory\n");
-		goto out;
-	}
-	req = ops->start(loop, ctx, op, msg.p, msg.len, NULL, res);
-	if (req != NULL) {
-		drp_loop_run(loop, drp_now_ms() + (uint64_t)budget);
-		ops->finish(req);
-	}
-	top = json_object_new_object();
-	o = json_object_new_object();
-	ops->result_json(res, op, o);
-	json_object_object_add(top, "razor", o);
-	printf("%s\n", json_object_to_json_string_ext(top, JSON_C_TO_STRING_PLAIN));
-	json_object_put(top);
-	if (((struct drp_net_result *)res)->status != DRP_ST_OK)
-		rc = 2;
-	else if (op == DRP_OP_CHECK)
-		rc = ops->listed(res) ? 0 : 1;
-	else
-		rc = 0;
-out:
-	free(res);
-	drp_loop_free(loop);
-	/* writes back server state learnt during the request */
-	ops->ctx_free(ctx);
-	return rc;
-}
-
 int drp_cli_razor(const char *cmd, int argc, char **argv, struct drp_slice msg,
                   struct drp_config *cfg)
 {
@@ -131,18 +80,12 @@ int drp_cli_razor(const char *cmd, int argc, char **argv, struct drp_slice msg,
 
 	if (strcmp(cmd, "digest") == 0)
 		return drp_cli_razor_digest(argc, argv, msg, cfg);
-	if (strcmp(cmd, "check") == 0)
-		op = DRP_OP_CHECK;
-	else if (strcmp(cmd, "report") == 0)
-		op = DRP_OP_REPORT;
-	else if (strcmp(cmd, "revoke") == 0)
-		op = DRP_OP_REVOKE;
-	else {
+	if (drp_cli_op(cmd, &op) < 0) {
 		fprintf(stderr, "drp: %s --network razor: unknown command\n", cmd);
 		return 2;
 	}
 	prc = parse_opts(argc, argv, cfg);
 	if (prc != 0)
 		return prc > 0 ? 0 : 2;
-	return run(op, msg, cfg);
+	return drp_cli_run_net(&drp_razor_ops, op, msg, NULL, cfg, 0);
 }
