@@ -57,6 +57,7 @@ struct dcc_ctx {
 	int ipv6;  /* the map's "IPv6 off|on|only": -1, 0, 1 */
 	char sub[DRP_DCC_MAX_SUB][DRP_DCC_SUB_NAME_MAX];
 	struct drp_dcc_ck_opts ckopts; /* dccproc -S: dcc_substitute */
+	struct drp_dcc_ck_ctx *ck;     /* checksum state kept between requests */
 };
 
 struct dcc_req {
@@ -404,6 +405,7 @@ static void fail_more(struct dcc_ctx *ctx, uint64_t now)
 static void dcc_ctx_free(void *p)
 {
 	if (p != NULL) {
+		drp_dcc_ck_ctx_free(((struct dcc_ctx *)p)->ck);
 		OPENSSL_cleanse(p, sizeof(struct dcc_ctx));
 		free(p);
 	}
@@ -471,6 +473,8 @@ static int dcc_ctx_new(const struct drp_config *cfg, void **ctxp, char *err, siz
 	if (RAND_bytes((unsigned char *)&ctx->r, sizeof(ctx->r)) != 1)
 		ctx->r = (uint32_t)drp_now_ms();
 	ctx->r &= 0x7fffffff;
+	/* NULL (out of memory) only costs speed: requests then use one-shot state */
+	ctx->ck = drp_dcc_ck_ctx_new();
 	ctx->enabled = 1;
 	/* a resolution failure is not a configuration error: requests say so */
 	resolve_all(ctx, err, errlen);
@@ -929,7 +933,10 @@ static void *dcc_start(struct drp_loop *loop, void *ctxp, enum drp_op op, const 
 		snprintf(r->net.error, sizeof(r->net.error), "out of memory");
 		return NULL;
 	}
-	rc = drp_dcc_checksums(msg, len, env, &ctx->ckopts, cks, err, sizeof(err));
+	rc =
+	    ctx->ck != NULL
+	        ? drp_dcc_checksums_ctx(ctx->ck, msg, len, env, &ctx->ckopts, cks, err, sizeof(err))
+	        : drp_dcc_checksums(msg, len, env, &ctx->ckopts, cks, err, sizeof(err));
 	if (rc != DRP_DCC_OK) {
 		r->net.status = DRP_ST_ERROR;
 		snprintf(r->net.error, sizeof(r->net.error), "%s%.120s",
