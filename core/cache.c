@@ -813,6 +813,12 @@ int drp_cache_open(struct drp_cache **out, const struct drp_cache_opts *o, char 
 	return 0;
 }
 
+void drp_cache_refresh(struct drp_cache *c)
+{
+	if (c != NULL && c->remote != NULL)
+		drp_cache_remote_resolve(c->remote);
+}
+
 void drp_cache_close(struct drp_cache *c)
 {
 	if (c == NULL)

@@ -161,6 +161,10 @@ struct drp_cache_stats {
 };
 void drp_cache_stats(struct drp_cache *c, struct drp_cache_stats *st);
 
+/* Between requests (may block on DNS): resolve remote server names that
+ * did not resolve at start.  No-op for the embedded cache and NULL. */
+void drp_cache_refresh(struct drp_cache *c);
+
 /* The shared region under the cache (NULL when off), for tests and
  * diagnostics. */
 struct drp_shm;

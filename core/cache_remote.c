@@ -24,8 +24,13 @@
 #define GEN_EXTRA_TTL 600 /* generation outlives any check that could read it */
 #define KEYNAME 192       /* prefix (<64) + "v:" + 64 hex */
 
+/* host is what we connect to: the numeric address of the name given,
+ * resolved at start and, while that fails, again between requests
+ * (drp_cache_remote_resolve) -- never by a connect in a request */
 struct mc_server {
 	char host[256];
+	char name[256];
+	int resolved;
 	int port;
 };
 
@@ -35,6 +40,8 @@ struct drp_cache_remote {
 	long connect_ms, io_ms, retry_ms, retry_max_ms;
 	/* redis */
 	char host[256];
+	char name[256];
+	int resolved;
 	int port;
 	char unix_path[256];
 	char user[128];
@@ -170,21 +177,53 @@ static int parse_hostport(const char *s, size_t n, char *host, size_t hostlen, i
 	return parse_port(colon + 1, n - (size_t)(colon + 1 - s), port);
 }
 
-/* Numeric address for a name, so reconnects never wait on DNS. */
-static void resolve_numeric(char *host, size_t hostlen)
+/* The numeric address of name into host (hostlen bytes): 1 done, 0 not
+ * resolvable now.  Connects then never wait on DNS. */
+static int resolve_numeric(const char *name, char *host, size_t hostlen)
 {
 	struct addrinfo hints, *res = NULL;
 	char num[NI_MAXHOST];
+	int ok = 0;
 
 	memset(&hints, 0, sizeof hints);
 	hints.ai_socktype = SOCK_STREAM;
-	if (getaddrinfo(host, NULL, &hints, &res) != 0 || res == NULL)
-		return;
+	if (getaddrinfo(name, NULL, &hints, &res) != 0 || res == NULL)
+		return 0;
 	if (getnameinfo(res->ai_addr, res->ai_addrlen, num, sizeof num, NULL, 0, NI_NUMERICHOST) ==
 	        0 &&
-	    strlen(num) < hostlen)
+	    strlen(num) < hostlen) {
 		memcpy(host, num, strlen(num) + 1);
+		ok = 1;
+	}
 	freeaddrinfo(res);
+	return ok;
+}
+
+/* Remember the name as given and resolve it (or only check syntax). */
+static void set_name(const struct drp_cache_remote *r, char *host, char *name, int *resolved)
+{
+	/* both are 256 bytes and host is NUL-terminated within them */
+	memcpy(name, host, strnlen(host, 255) + 1);
+	name[255] = '\0';
+	*resolved = r->no_resolve || resolve_numeric(name, host, 256);
+}
+
+int drp_cache_remote_resolve(struct drp_cache_remote *r)
+{
+	int i, got = 0;
+
+	if (r->kind == DRP_CACHE_REDIS && r->unix_path[0] == '\0' && !r->resolved &&
+	    resolve_numeric(r->name, r->host, sizeof r->host))
+		got = r->resolved = 1;
+	for (i = 0; i < r->n_mc; i++)
+		if (!r->mc[i].resolved &&
+		    resolve_numeric(r->mc[i].name, r->mc[i].host, sizeof r->mc[i].host))
+			got = r->mc[i].resolved = 1;
+	/* nothing was connected while a name was missing: the next use
+	 * connects at once instead of waiting out the backoff */
+	if (got)
+		r->down_until = 0;
+	return got;
 }
 
 static int parse_query(struct drp_cache_remote *r, const char *q, char *err, size_t errlen)
@@ -282,8 +321,7 @@ static int parse_redis(struct drp_cache_remote *r, const char *url, char *err, s
 				return -1;
 			}
 		}
-		if (!r->no_resolve)
-			resolve_numeric(r->host, sizeof r->host);
+		set_name(r, r->host, r->name, &r->resolved);
 	}
 	return parse_query(r, q ? q + 1 : NULL, err, errlen);
 }
@@ -311,8 +349,7 @@ static int parse_memcached(struct drp_cache_remote *r, const char *url, char *er
 			seterr(err, errlen, "cache: bad memcached server '%.*s'", (int)len, s);
 			return -1;
 		}
-		if (!r->no_resolve)
-			resolve_numeric(m->host, sizeof m->host);
+		set_name(r, m->host, m->name, &m->resolved);
 		r->n_mc++;
 		if (comma == NULL)
 			break;
@@ -499,6 +536,8 @@ static int redis_connect(struct drp_cache_remote *r)
 		return 0;
 	if (r->unix_path[0] != '\0')
 		r->rc = redisConnectUnixWithTimeout(r->unix_path, ms_tv(r->connect_ms));
+	else if (!r->resolved)
+		return fail(r, "redis: cannot resolve %s (tried again between requests)", r->name);
 	else
 		r->rc = redisConnectWithTimeout(r->host, r->port, ms_tv(r->connect_ms));
 	if (r->rc == NULL)
@@ -701,6 +740,13 @@ static int mc_connect(struct drp_cache_remote *r)
 
 	if (r->memc != NULL)
 		return 0;
+	/* every server or none: a partial ring would hash keys elsewhere
+	 * than the other scanner hosts do */
+	for (i = 0; i < r->n_mc; i++)
+		if (!r->mc[i].resolved)
+			return fail(r,
+			            "memcached: cannot resolve %s (tried again between requests)",
+			            r->mc[i].name);
 	r->memc = memcached_create(NULL);
 	if (r->memc == NULL)
 		return fail(r, "memcached: out of memory");

@@ -40,6 +40,9 @@ int drp_cache_remote_usable(struct drp_cache_remote *r);
 /* 1 while the last attempt failed and backoff runs. */
 int drp_cache_remote_down(const struct drp_cache_remote *r);
 const char *drp_cache_remote_error(const struct drp_cache_remote *r);
+/* Resolve again the server names that did not resolve at start (DNS: only
+ * between requests).  1 when one now resolves. */
+int drp_cache_remote_resolve(struct drp_cache_remote *r);
 /* After fork(): drop connections inherited from the parent without talking
  * on them (the parent still owns them). */
 void drp_cache_remote_forget(struct drp_cache_remote *r);

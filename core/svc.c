@@ -843,5 +843,6 @@ int drp_svc_idle(struct drp_svc *s, uint64_t now_ms)
 		snprintf(s->last_refresh_error, sizeof(s->last_refresh_error), "%s", err);
 	else
 		s->last_refresh_error[0] = 0;
+	drp_cache_refresh(s->cache);
 	return 1;
 }

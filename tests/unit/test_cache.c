@@ -5,7 +5,9 @@
  * abandonment and bounded waits; robust-mutex recovery of the store.
  */
 #include <check.h>
+#include <dlfcn.h>
 #include <errno.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,27 @@
 #include "config.h"
 #include "evloop.h"
 #include "shm.h"
+
+/* getaddrinfo as the process sees it (hiredis' included): the test name
+ * below is counted, and resolves to 127.0.0.1 only once "DNS" is up */
+#define TEST_NAME "drp-test-no-such-host.invalid"
+static int dns_up, dns_calls;
+
+int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
+                struct addrinfo **res)
+{
+	static int (*real)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
+
+	if (real == NULL)
+		*(void **)&real = dlsym(RTLD_NEXT, "getaddrinfo");
+	if (node != NULL && strcmp(node, TEST_NAME) == 0) {
+		dns_calls++;
+		if (!dns_up)
+			return EAI_AGAIN;
+		node = "127.0.0.1";
+	}
+	return real(node, service, hints, res);
+}
 
 static char dir[256];
 static char path[300];
@@ -1048,6 +1071,66 @@ START_TEST(test_remote_down_is_no_cache)
 }
 END_TEST
 
+/* A server name that does not resolve at start is not looked up by
+ * requests (no DNS on the request path): they go uncached at once, saying
+ * why; it is looked up again between requests, and used once it resolves. */
+START_TEST(test_unresolved_name_between_requests)
+{
+	static const char *urls[] = {"redis://" TEST_NAME ":1",
+	                             "memcached://127.0.0.1:1," TEST_NAME ":1"};
+
+	for (int u = 0; u < 2; u++) {
+		struct drp_cache_opts o;
+		struct drp_cache *c;
+		struct drp_cache_ticket t;
+		struct drp_cache_stats st;
+		struct drp_buf b;
+		char err[256];
+		uint8_t k[32];
+		uint64_t t0;
+
+		dns_up = 0;
+		dns_calls = 0;
+		drp_cache_opts_default(&o);
+		snprintf(o.path, sizeof o.path, "%s", path);
+		ck_assert_int_eq(drp_cache_opts_parse_url(&o, urls[u], err, sizeof err), 0);
+		o.retry_ms = 60000;
+		c = open_cache(&o);
+		ck_assert_int_ge(dns_calls, 1);
+		dns_calls = 0;
+		drp_buf_init(&b);
+		mkkey(k, 60 + u);
+		t0 = drp_now_ms();
+		for (int i = 0; i < 3; i++) {
+			ck_assert_int_eq(drp_cache_begin(c, &t, k, t0 + 1000, &b), DRP_CACHE_MISS);
+			drp_cache_finish(c, &t, "v", 1, 1);
+		}
+		ck_assert_int_eq(dns_calls, 0);
+		drp_cache_stats(c, &st);
+		ck_assert_int_eq(st.backend_up, 0);
+		ck_assert_msg(strstr(st.last_error, "cannot resolve " TEST_NAME) != NULL, "%s",
+		              st.last_error);
+		/* between requests: still unresolvable, then resolvable */
+		drp_cache_refresh(c);
+		ck_assert_int_eq(dns_calls, 1);
+		dns_up = 1;
+		drp_cache_refresh(c);
+		ck_assert_int_eq(dns_calls, 2);
+		drp_cache_refresh(c); /* resolved: not looked up again */
+		ck_assert_int_eq(dns_calls, 2);
+		/* the next request tries the address at once despite the backoff:
+		 * port 1 refuses, so the error is now the connection's own */
+		ck_assert_int_eq(drp_cache_begin(c, &t, k, t0 + 1000, &b), DRP_CACHE_MISS);
+		drp_cache_finish(c, &t, "v", 1, 1);
+		drp_cache_stats(c, &st);
+		ck_assert_msg(strstr(st.last_error, "cannot resolve") == NULL, "%s", st.last_error);
+		ck_assert_int_eq(dns_calls, 2);
+		drp_buf_free(&b);
+		close_cache(c);
+	}
+}
+END_TEST
+
 /* A stopped worker holding the region lock: requests go on uncached after
  * the lock timeout instead of hanging. */
 START_TEST(test_lock_timeout_degrades)
@@ -1161,6 +1244,7 @@ int main(void)
 	tcase_add_test(tc, test_robust_recovery_resets_store);
 	tcase_add_test(tc, test_shared_between_workers);
 	tcase_add_test(tc, test_remote_down_is_no_cache);
+	tcase_add_test(tc, test_unresolved_name_between_requests);
 	tcase_add_test(tc, test_lock_timeout_degrades);
 	tcase_add_test(tc, test_flight_slots_exhausted);
 	suite_add_tcase(s, tc);
