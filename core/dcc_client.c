@@ -58,7 +58,19 @@ struct dcc_ctx {
 	char sub[DRP_DCC_MAX_SUB][DRP_DCC_SUB_NAME_MAX];
 	struct drp_dcc_ck_opts ckopts; /* dccproc -S: dcc_substitute */
 	struct drp_dcc_ck_ctx *ck;     /* checksum state kept between requests */
+	/* The socket of the last conversation, kept for the next one to the
+	 * same address: socket() + connect() + close() cost more CPU than the
+	 * exchange itself.  Kept only after a conversation that ended with the
+	 * answer to its only transmission (no late answer can be on its way),
+	 * at most SOCK_REUSES times (its random port changes now and then),
+	 * and never across fork() (kpid). */
+	int kfd;
+	int kuses;
+	pid_t kpid;
+	struct drp_addr kaddr;
 };
+
+#define SOCK_REUSES 64
 
 struct dcc_req {
 	struct dcc_ctx *ctx;
@@ -75,6 +87,7 @@ struct dcc_req {
 	const struct drp_dcc_cred *cred;
 	int ai; /* current address */
 	int fd;
+	int keep; /* fd may serve the next conversation: see dcc_ctx.kfd */
 	long timer;
 	int xmit; /* transmissions to the current address */
 	uint64_t sent_ms[DRP_DCC_MAX_XMITS];
@@ -405,7 +418,11 @@ static void fail_more(struct dcc_ctx *ctx, uint64_t now)
 static void dcc_ctx_free(void *p)
 {
 	if (p != NULL) {
-		drp_dcc_ck_ctx_free(((struct dcc_ctx *)p)->ck);
+		struct dcc_ctx *ctx = p;
+
+		if (ctx->kfd >= 0)
+			close(ctx->kfd);
+		drp_dcc_ck_ctx_free(ctx->ck);
 		OPENSSL_cleanse(p, sizeof(struct dcc_ctx));
 		free(p);
 	}
@@ -423,6 +440,7 @@ static int dcc_ctx_new(const struct drp_config *cfg, void **ctxp, char *err, siz
 		return -1;
 	}
 	ctx->cur = -1;
+	ctx->kfd = -1;
 	if (drp_config_bool(cfg, "dcc_enable", 1, &en, err, errlen) < 0)
 		goto fail;
 	if (!en) {
@@ -501,10 +519,54 @@ static void req_close(struct dcc_req *q)
 		drp_loop_cancel(q->loop, q->timer);
 	q->timer = 0;
 	if (q->fd >= 0) {
+		struct dcc_ctx *ctx = q->ctx;
+
 		drp_loop_unwatch(q->loop, q->fd);
-		close(q->fd);
+		if (q->keep && ctx->kfd < 0) {
+			ctx->kfd = q->fd;
+			ctx->kpid = (pid_t)q->on.p;
+			ctx->kaddr = ctx->addr[q->ai].a;
+		} else {
+			close(q->fd);
+		}
 	}
 	q->fd = -1;
+	q->keep = 0;
+}
+
+static int same_addr(const struct drp_addr *a, const struct drp_addr *b)
+{
+	return a->len == b->len && memcmp(&a->ss, &b->ss, a->len) == 0;
+}
+
+/* A connected socket for address a: the kept one when it fits, else new. */
+static int addr_socket(struct dcc_ctx *ctx, const struct dcc_addr *a, pid_t pid)
+{
+	int fd = ctx->kfd;
+
+	ctx->kfd = -1;
+	if (fd >= 0 && ctx->kpid == pid && ctx->kuses < SOCK_REUSES &&
+	    same_addr(&ctx->kaddr, &a->a)) {
+		uint8_t junk[64];
+
+		/* whatever arrived since (a duplicate, a spoof, an ICMP error
+		 * for an old datagram) belongs to no conversation of ours */
+		for (int k = 0; k < 32 && recv(fd, junk, sizeof(junk), MSG_DONTWAIT) >= 0; k++)
+			;
+		ctx->kuses++;
+		return fd;
+	}
+	if (fd >= 0)
+		close(fd); /* in a forked child: only this process's copy */
+	ctx->kuses = 0;
+	fd = drp_udp_socket(a->a.ss.ss_family);
+	/* connected: the kernel drops datagrams from any other address or
+	 * port, and an ICMP unreachable comes back as ECONNREFUSED */
+	if (fd >= 0 && connect(fd, (const struct sockaddr *)&a->a.ss, a->a.len) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
 }
 
 /* Charge the current address for the transmissions it did not answer
@@ -563,7 +625,8 @@ static int send_xmit(struct dcc_req *q);
 static void on_timer(struct drp_loop *l, void *arg);
 static void on_read(struct drp_loop *l, int fd, unsigned ev, void *arg);
 
-/* Start the conversation with address ai: new socket, new r, t from 1. */
+/* Start the conversation with address ai: a socket (the kept one when it
+ * fits), new r, t from 1. */
 static int begin_addr(struct dcc_req *q, int ai)
 {
 	struct dcc_ctx *ctx = q->ctx;
@@ -590,11 +653,8 @@ static int begin_addr(struct dcc_req *q, int ai)
 	q->len = (size_t)n;
 	q->res->client_id = q->cred->id;
 	snprintf(q->res->server, sizeof(q->res->server), "%s", a->name);
-	q->fd = drp_udp_socket(a->a.ss.ss_family);
-	/* connected: the kernel drops datagrams from any other address or
-	 * port, and an ICMP unreachable comes back as ECONNREFUSED */
-	if (q->fd < 0 || connect(q->fd, (const struct sockaddr *)&a->a.ss, a->a.len) < 0 ||
-	    drp_loop_watch(q->loop, q->fd, DRP_EV_READ, on_read, q) < 0) {
+	q->fd = addr_socket(ctx, a, (pid_t)q->on.p);
+	if (q->fd < 0 || drp_loop_watch(q->loop, q->fd, DRP_EV_READ, on_read, q) < 0) {
 		finish_with(q, DRP_ST_ERROR, "socket for %s: %s", a->name, strerror(errno));
 		return -1;
 	}
@@ -826,6 +886,7 @@ static void take_answer(struct dcc_req *q, const struct drp_dcc_answer *an, int 
 		return;
 	}
 	r->reported = q->op == DRP_OP_REPORT;
+	q->keep = q->xmit == 1;
 	finish_with(q, DRP_ST_OK, NULL);
 }
 

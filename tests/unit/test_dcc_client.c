@@ -312,6 +312,8 @@ struct sink {
 	uint64_t at[16];
 	uint8_t first[DRP_DCC_MAX_PKT];
 	size_t first_len;
+	uint8_t last[DRP_DCC_MAX_PKT];
+	size_t last_len;
 	struct sockaddr_in from;
 	int reply; /* 1: answer the first with a forged count from another socket */
 };
@@ -329,6 +331,8 @@ static void sink_read(struct drp_loop *l, int fd, unsigned ev, void *arg)
 		memcpy(s->first, buf, (size_t)n);
 		s->first_len = (size_t)n;
 	}
+	memcpy(s->last, buf, (size_t)n);
+	s->last_len = (size_t)n;
 	if (s->n < 16)
 		s->at[s->n] = drp_now_ms();
 	s->n++;
@@ -471,6 +475,89 @@ START_TEST(test_ignores_foreign_answers)
 }
 END_TEST
 
+/* Answer the sink's last request as dccd would, every count c. */
+static void answer_last(struct sink *s, uint32_t c)
+{
+	struct drp_dcc_opnums on;
+	uint8_t ans[DRP_DCC_MAX_ANSWER];
+	size_t n = (s->last_len - 44) / 18, len = 40 + 8 * n;
+
+	ck_assert_int_eq(drp_dcc_read_opnums(s->last, s->last_len, &on), 0);
+	memset(ans, 0, sizeof(ans));
+	ans[0] = (uint8_t)(len >> 8);
+	ans[1] = (uint8_t)len;
+	ans[2] = 12;
+	ans[3] = DRP_DCC_OP_ANSWER;
+	ans[6] = 0x03;
+	ans[7] = 0xe9;
+	memcpy(ans + 8, &on, 16);
+	for (size_t i = 0; i < n; i++)
+		ans[24 + 8 * i + 3] = (uint8_t)c;
+	sendto(s->fd, ans, len, 0, (struct sockaddr *)&s->from, sizeof(s->from));
+}
+
+/* One check against the sink: answered at once, or (late) only the
+ * retransmission.  Returns the count the client took, -1 if not OK. */
+static long one_check(struct drp_loop *loop, void *ctx, struct sink *s, uint32_t c, int late,
+                      uint16_t *port)
+{
+	struct drp_dcc_result r;
+	void *req;
+	int n0 = s->n;
+
+	memset(&r, 0, sizeof(r));
+	req =
+	    drp_dcc_ops.start(loop, ctx, DRP_OP_CHECK, (const uint8_t *)msg, strlen(msg), NULL, &r);
+	ck_assert_ptr_nonnull(req);
+	while (s->n < n0 + 1 + late && r.net.status == DRP_ST_PENDING)
+		drp_loop_run(loop, drp_now_ms() + 50);
+	*port = ntohs(s->from.sin_port);
+	answer_last(s, c);
+	while (r.net.status == DRP_ST_PENDING)
+		drp_loop_run(loop, drp_now_ms() + 50);
+	drp_dcc_ops.finish(req);
+	return r.net.status == DRP_ST_OK ? (long)r.counts[0].c : -1;
+}
+
+/* Back-to-back conversations share one connected socket; a stale answer
+ * waiting on it is not taken by the next one; after a conversation that
+ * needed a retransmission (a late answer may still come) the socket is
+ * replaced. */
+START_TEST(test_socket_reuse)
+{
+	struct drp_config *cfg = drp_config_new();
+	struct drp_loop *loop = drp_loop_new();
+	struct sockaddr_in sa;
+	struct sink s;
+	char spec[64];
+	uint16_t p1, p2, p3, p4;
+	void *ctx;
+
+	memset(&s, 0, sizeof(s));
+	s.fd = bound_udp(&sa);
+	snprintf(spec, sizeof(spec), "127.0.0.1:%u", ntohs(sa.sin_port));
+	drp_config_set_flag(cfg, "dcc_servers", spec);
+	drp_config_set_flag(cfg, "backend_timeout", "3s");
+	ctx = new_ctx(cfg, 0);
+	ck_assert_int_eq(drp_loop_watch(loop, s.fd, DRP_EV_READ, sink_read, &s), 0);
+	ck_assert_int_eq(one_check(loop, ctx, &s, 5, 0, &p1), 5);
+	/* a duplicate answer to the finished conversation, sent late */
+	answer_last(&s, 77);
+	usleep(20000);
+	ck_assert_int_eq(one_check(loop, ctx, &s, 6, 0, &p2), 6);
+	ck_assert_uint_eq(p1, p2);
+	ck_assert_int_eq(one_check(loop, ctx, &s, 8, 1, &p3), 8);
+	ck_assert_uint_eq(p2, p3);
+	ck_assert_int_eq(one_check(loop, ctx, &s, 9, 0, &p4), 9);
+	ck_assert_uint_ne(p3, p4);
+	drp_loop_unwatch(loop, s.fd);
+	close(s.fd);
+	drp_dcc_ops.ctx_free(ctx);
+	drp_loop_free(loop);
+	drp_config_free(cfg);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("dcc_client");
@@ -486,6 +573,7 @@ int main(void)
 	tcase_add_test(tc, test_revoke_and_json);
 	tcase_add_test(tc, test_retransmission_schedule);
 	tcase_add_test(tc, test_ignores_foreign_answers);
+	tcase_add_test(tc, test_socket_reuse);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
