@@ -6,7 +6,8 @@
 #              its client is in the build; verdict stored in the cache)
 #   base:      the miss load with every network off and no cache: what the
 #              service layer itself costs per request
-# Reports req/s, p50/p99 latency, pool RSS/PSS per worker, and the pool's
+# Reports req/s, p50/p99 latency, RSS per worker (split into the pool-wide
+# shared cache region and the worker's own pages), pool PSS, and the pool's
 # own CPU per request (utime+stime of every drp-fcgi process / requests).
 # Targets (issue 6): hit >= 10,000 req/s; drp CPU per miss <= 0.2 ms;
 # RSS <= 10 MB per worker.  Everything on loopback, bounded in time.
@@ -110,14 +111,24 @@ run hit "$lua_hit"
 run miss "$lua_miss"
 curl -s "$URL/metrics" | grep -E '^drp_network_(queries|errors|timeouts)_total|^drp_cache_(hits|misses)_total' | tr '\n' ' '
 echo
-for p in $(pgrep -P "$POOL"); do
-	rss=$(awk '/^VmRSS/ {print $2}' "/proc/$p/status")
+# RSS counts every page a process has touched, including the pool-wide
+# shared cache/metrics region (one copy in memory, in every worker's RSS):
+# show it apart, and PSS, which charges shared pages once across the pool
+pool_pss=0
+for p in $(pool_pids); do
+	[ -r "/proc/$p/smaps" ] || continue
+	read -r rss shared pss < <(awk '
+		/^[0-9a-f]+-[0-9a-f]+ / { region = ($6 ~ /drp-(cache|metrics)/) }
+		/^Rss:/ { rss += $2; if (region) shared += $2 }
+		/^Pss:/ { pss += $2 }
+		END { print rss + 0, shared + 0, pss + 0 }' "/proc/$p/smaps")
+	pool_pss=$((pool_pss + pss))
 	anon=$(awk '/^RssAnon/ {print $2}' "/proc/$p/status")
-	shm=$(awk '/^RssShmem/ {print $2}' "/proc/$p/status")
-	pss=$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null)
-	printf 'worker %s: RSS %s kB (private %s kB, shared cache/metrics pages %s kB), PSS %s kB\n' \
-		"$p" "$rss" "$anon" "$shm" "${pss:-?}"
+	[ "$p" = "$POOL" ] && role=master || role=worker
+	printf '%-6s %s: RSS %s kB = shared cache/metrics region %s kB + own %s kB (private %s kB); PSS %s kB\n' \
+		"$role" "$p" "$rss" "$shared" "$((rss - shared))" "$anon" "$pss"
 done
+echo "pool: $(pool_pids | wc -w) processes, PSS total $pool_pss kB"
 kill -TERM "$POOL"
 wait "$POOL" 2>/dev/null
 
