@@ -10,7 +10,22 @@
 
 #include "buf.h"
 #include "config.h"
+#include "envelope.h"
 #include "netif.h"
+
+/* The envelope options (cli/cli_env.c), for a struct option table. */
+#define DRP_CLI_ENV_OPTIONS                                                                        \
+	{"client-ip", required_argument, NULL, 'a'}, {"env-from", required_argument, NULL, 'f'},   \
+	    {"env-to", required_argument, NULL, 't'}, {"env-rcpt", required_argument, NULL, 't'},  \
+	    {"helo", required_argument, NULL, 'H'},                                                \
+	{                                                                                          \
+		"ip-from-received", no_argument, NULL, 'R'                                         \
+	}
+/* Apply getopt result c with its argument to env: 1 taken, 0 not an
+ * envelope option, -1 refused (said on stderr). */
+int drp_cli_env_opt(int c, char *arg, struct drp_envelope *env);
+/* After the options: -1 (said on stderr) when they contradict. */
+int drp_cli_env_check(const struct drp_envelope *env);
 
 int drp_cli_pyzor(const char *cmd, int argc, char **argv, struct drp_slice msg,
                   struct drp_config *cfg);

@@ -30,12 +30,7 @@ int drp_cli_all(const char *cmd, int argc, char **argv, struct drp_slice msg,
                 struct drp_config *cfg)
 {
 	static const struct option opts[] = {
-	    {"client-ip", required_argument, NULL, 'a'},
-	    {"env-from", required_argument, NULL, 'f'},
-	    {"env-to", required_argument, NULL, 't'},
-	    {"env-rcpt", required_argument, NULL, 't'},
-	    {"helo", required_argument, NULL, 'H'},
-	    {"ip-from-received", no_argument, NULL, 'R'},
+	    DRP_CLI_ENV_OPTIONS,
 	    {"timeout", required_argument, NULL, 'T'},
 	    {"set", required_argument, NULL, 's'},
 	    {"help", no_argument, NULL, 'h'},
@@ -62,26 +57,12 @@ int drp_cli_all(const char *cmd, int argc, char **argv, struct drp_slice msg,
 	memset(&env, 0, sizeof(env));
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		rc = drp_cli_env_opt(c, optarg, &env);
+		if (rc < 0)
+			return 2;
+		if (rc > 0)
+			continue;
 		switch (c) {
-		case 'a':
-			env.client_ip = optarg;
-			break;
-		case 'f':
-			env.env_from = optarg;
-			break;
-		case 't':
-			if (env.n_rcpt >= DRP_ENV_MAX_RCPT) {
-				fprintf(stderr, "drp: at most %d --env-to\n", DRP_ENV_MAX_RCPT);
-				return 2;
-			}
-			env.env_rcpt[env.n_rcpt++] = optarg;
-			break;
-		case 'H':
-			env.helo = optarg;
-			break;
-		case 'R':
-			env.ip_from_received = 1;
-			break;
 		case 'T':
 			drp_config_set_flag(cfg, "backend_timeout", optarg);
 			break;
@@ -105,7 +86,7 @@ int drp_cli_all(const char *cmd, int argc, char **argv, struct drp_slice msg,
 			return 2;
 		}
 	}
-	if (optind < argc) {
+	if (optind < argc || drp_cli_env_check(&env) < 0) {
 		usage(stderr, cmd);
 		return 2;
 	}

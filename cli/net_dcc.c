@@ -27,40 +27,22 @@ static void usage(FILE *f, const char *cmd)
 static int parse_env(int argc, char **argv, struct drp_envelope *env)
 {
 	static const struct option opts[] = {
-	    {"client-ip", required_argument, NULL, 'a'},
-	    {"env-from", required_argument, NULL, 'f'},
-	    {"env-to", required_argument, NULL, 't'},
-	    {"helo", required_argument, NULL, 'H'},
-	    {"ip-from-received", no_argument, NULL, 'R'},
+	    DRP_CLI_ENV_OPTIONS,
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	int c;
+	int c, rc;
 
 	memset(env, 0, sizeof(*env));
 	optind = 1;
 	opterr = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		rc = drp_cli_env_opt(c, optarg, env);
+		if (rc < 0)
+			return -1;
+		if (rc > 0)
+			continue;
 		switch (c) {
-		case 'a':
-			env->client_ip = optarg;
-			break;
-		case 'f':
-			env->env_from = optarg;
-			break;
-		case 't':
-			if (env->n_rcpt >= DRP_ENV_MAX_RCPT) {
-				fprintf(stderr, "drp: at most %d --env-to\n", DRP_ENV_MAX_RCPT);
-				return -1;
-			}
-			env->env_rcpt[env->n_rcpt++] = optarg;
-			break;
-		case 'H':
-			env->helo = optarg;
-			break;
-		case 'R':
-			env->ip_from_received = 1;
-			break;
 		case 'h':
 			usage(stdout, argv[0]);
 			return 1;
@@ -73,11 +55,7 @@ static int parse_env(int argc, char **argv, struct drp_envelope *env)
 		fprintf(stderr, "drp: unexpected argument '%s'\n", argv[optind]);
 		return -1;
 	}
-	if (env->client_ip != NULL && env->ip_from_received) {
-		fprintf(stderr, "drp: --client-ip and --ip-from-received exclude each other\n");
-		return -1;
-	}
-	return 0;
+	return drp_cli_env_check(env);
 }
 
 int drp_cli_dcc(const char *cmd, int argc, char **argv, struct drp_slice msg,

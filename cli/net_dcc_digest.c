@@ -21,11 +21,7 @@ static void usage(FILE *f)
 int drp_cli_dcc_digest(int argc, char **argv, struct drp_slice msg, struct drp_config *cfg)
 {
 	static const struct option longopts[] = {
-	    {"client-ip", required_argument, NULL, 'a'},
-	    {"env-from", required_argument, NULL, 'f'},
-	    {"env-to", required_argument, NULL, 't'},
-	    {"helo", required_argument, NULL, 'H'},
-	    {"ip-from-received", no_argument, NULL, 'R'},
+	    DRP_CLI_ENV_OPTIONS,
 	    {"substitute", required_argument, NULL, 'S'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -42,27 +38,12 @@ int drp_cli_dcc_digest(int argc, char **argv, struct drp_slice msg, struct drp_c
 	optind = 0; /* a fresh GNU getopt scan */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		rc = drp_cli_env_opt(c, optarg, &env);
+		if (rc < 0)
+			return 2;
+		if (rc > 0)
+			continue;
 		switch (c) {
-		case 'a':
-			env.client_ip = optarg;
-			break;
-		case 'f':
-			env.env_from = optarg;
-			break;
-		case 't':
-			if (env.n_rcpt >= DRP_ENV_MAX_RCPT) {
-				fprintf(stderr, "drp: too many --env-to (at most %d)\n",
-				        DRP_ENV_MAX_RCPT);
-				return 2;
-			}
-			env.env_rcpt[env.n_rcpt++] = optarg;
-			break;
-		case 'H':
-			env.helo = optarg;
-			break;
-		case 'R':
-			env.ip_from_received = 1;
-			break;
 		case 'S':
 			if (opts.n_substitute >= DRP_DCC_MAX_SUB) {
 				fprintf(stderr, "drp: too many --substitute (at most %d)\n",

@@ -226,6 +226,28 @@ else
 	echo "note: $FCGI not built, skipped the real pool"
 fi
 
+# --- envelope options: one spelling and one check for every command ---
+m1=$(ls tests/data/*.eml | head -1)
+for net in "" "--network dcc"; do
+	# shellcheck disable=SC2086
+	out=$("$DRP" check $net --set dcc_enable=0 --set razor_enable=0 --set pyzor_enable=0 \
+		--client-ip 192.0.2.1 --ip-from-received <"$m1" 2>&1)
+	rc=$?
+	[ "$rc" = 2 ] && echo "$out" | grep -q 'exclude each other' ||
+		fail "check $net --client-ip with --ip-from-received: exit $rc: $out"
+done
+many=()
+for i in $(seq 65); do many+=(--env-to "r$i@example.com"); done
+for cmd in "check" "check --network dcc" "digest --network dcc"; do
+	# shellcheck disable=SC2086
+	out=$("$DRP" $cmd --set dcc_enable=0 "${many[@]}" <"$m1" 2>&1)
+	rc=$?
+	[ "$rc" = 2 ] && echo "$out" | grep -q 'too many --env-to' || fail "$cmd with 65 --env-to: exit $rc: $out"
+done
+a=$("$DRP" digest --network dcc --env-from a@example.org --env-to b@example.com <"$m1")
+b=$("$DRP" digest --network dcc --env-from a@example.org --env-rcpt b@example.com <"$m1")
+[ -n "$a" ] && [ "$a" = "$b" ] || fail "digest --env-rcpt is not --env-to"
+
 # --- man pages render without warnings ---
 for m in man/*.[0-9]; do
 	[ -f "$m" ] || continue
