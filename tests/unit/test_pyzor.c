@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -820,9 +821,31 @@ END_TEST
 
 struct fake {
 	int fd;
-	int mode; /* 0 good, 1 wrong thread then good, 2 silent, 3 other port then good */
+	/* 0 good, 1 wrong thread then good, 2 silent, 3 other port then good,
+	 * 4 a burst of junk then good, 5 junk without end and never good */
+	int mode;
 	unsigned short port; /* source port of the last request heard */
+	pthread_t flooder;
+	int flooding;
+	long flood_ms;
+	long sent;
+	struct sockaddr_storage from;
+	socklen_t fl;
 };
+
+/* Junk datagrams from the server's own address, as fast as they go, for
+ * flood_ms: the client must still end at its deadline. */
+static void *flood(void *arg)
+{
+	struct fake *f = arg;
+	uint64_t end = drp_now_ms() + (uint64_t)f->flood_ms;
+
+	while (drp_now_ms() < end)
+		for (int i = 0; i < 64; i++)
+			if (sendto(f->fd, "junk", 4, 0, (struct sockaddr *)&f->from, f->fl) == 4)
+				f->sent++;
+	return NULL;
+}
 
 static void fake_read(struct drp_loop *l, int fd, unsigned ev, void *arg)
 {
@@ -842,6 +865,14 @@ static void fake_read(struct drp_loop *l, int fd, unsigned ev, void *arg)
 		thread = strtol(t + 8, NULL, 10);
 	if (f->mode == 2) {
 		drp_loop_unwatch(l, fd); /* heard it, never answers */
+		return;
+	}
+	if (f->mode == 5) {
+		drp_loop_unwatch(l, fd);
+		memcpy(&f->from, &from, fl);
+		f->fl = fl;
+		f->flooding = pthread_create(&f->flooder, NULL, flood, f) == 0;
+		ck_assert(f->flooding);
 		return;
 	}
 	if (f->mode == 3) {
@@ -892,7 +923,9 @@ static void conversation(int mode, long timeout_ms, enum drp_status want, long w
 	void *ctx = NULL, *req;
 	const char *msg = "Subject: x\n\nhello there this is a message\n";
 
+	memset(&f, 0, sizeof(f));
 	f.mode = mode;
+	f.flood_ms = timeout_ms + 1500;
 	f.fd = drp_udp_socket(AF_INET);
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
@@ -917,8 +950,15 @@ static void conversation(int mode, long timeout_ms, enum drp_status want, long w
 
 		drp_loop_run(loop, t0 + (uint64_t)timeout_ms + 2000);
 		ck_assert_uint_lt(drp_now_ms() - t0, (uint64_t)timeout_ms + 1000);
+		drp_pyzor_ops.finish(req);
+		/* a flood ends the request at its deadline, not a moment later */
+		if (mode == 5)
+			ck_assert_uint_lt(drp_now_ms() - t0, (uint64_t)timeout_ms + 250);
 	}
-	drp_pyzor_ops.finish(req);
+	if (f.flooding) {
+		pthread_join(f.flooder, NULL);
+		ck_assert_int_gt(f.sent, 1000); /* it was a flood */
+	}
 	ck_assert_int_eq(res.net.status, want);
 	if (want == DRP_ST_OK) {
 		ck_assert_int_eq(res.count, want_count);
@@ -948,6 +988,12 @@ END_TEST
 START_TEST(test_conversation_junk_flood)
 {
 	conversation(4, 2000, DRP_ST_OK, 4);
+}
+END_TEST
+
+START_TEST(test_conversation_endless_junk_times_out)
+{
+	conversation(5, 600, DRP_ST_TIMEOUT, 0);
 }
 END_TEST
 
@@ -1141,6 +1187,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_conversation_ok);
 	tcase_add_test(tc, test_conversation_wrong_thread_ignored);
 	tcase_add_test(tc, test_conversation_junk_flood);
+	tcase_add_test(tc, test_conversation_endless_junk_times_out);
 	tcase_add_test(tc, test_conversation_wrong_source_ignored);
 	tcase_add_test(tc, test_conversation_silent_timeout);
 	tcase_add_test(tc, test_socket_reuse);
