@@ -2,16 +2,18 @@
 #include "metrics.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "shm.h"
 
 #define MAGIC 0x6472706d65747231ull /* "drpmetr1" */
-#define LAYOUT 1
+#define LAYOUT 2
 
 /* Status codes the API produces; anything else lands in "other". */
 static const int codes[] = {200, 400, 401, 403, 404, 405, 413, 415, 500, 502, 503, 504, 0};
@@ -33,11 +35,19 @@ struct hist {
 	uint64_t count;
 };
 
+/* id: the worker's pid in the low PID_BITS, its start time (clock ticks
+ * after boot, 0 unknown) above: together they name one process even when
+ * the kernel hands a dead worker's pid to another, and one atomic word
+ * claims a slot */
 struct worker_slot {
-	int32_t pid;
+	uint64_t id;
 	uint32_t busy;
+	uint32_t unused;
 	uint64_t requests;
 };
+
+#define PID_BITS 22 /* Linux pid_max is at most 2^22 */
+#define ID_PID(id) ((pid_t)((id) & ((1u << PID_BITS) - 1)))
 
 struct area {
 	uint64_t requests[DRP_EP_N][NCODES];
@@ -112,23 +122,68 @@ void drp_metrics_close(struct drp_metrics *m)
 	free(m);
 }
 
-static int pid_alive(int32_t pid)
+uint64_t drp_metrics_process_start(pid_t pid)
 {
-	return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+	char path[64], buf[1024], *p;
+	uint64_t v = 0;
+	ssize_t n;
+	int fd, field;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	/* the command name may hold anything, ')' included: skip to the last */
+	p = strrchr(buf, ')');
+	for (field = 2; field < 22 && p != NULL; field++)
+		p = strchr(p + 1, ' ');
+	if (p == NULL)
+		return 0;
+	for (p++; *p >= '0' && *p <= '9'; p++)
+		v = v * 10 + (uint64_t)(*p - '0');
+	return v;
+}
+
+static uint64_t make_id(pid_t pid)
+{
+	return drp_metrics_process_start(pid) << PID_BITS | (uint64_t)pid;
+}
+
+int drp_metrics_process_alive(pid_t pid, uint64_t start)
+{
+	uint64_t now;
+
+	if (pid <= 0 || (kill(pid, 0) != 0 && errno != EPERM))
+		return 0;
+	if (start == 0)
+		return 1; /* no /proc when it started: the pid must do */
+	now = drp_metrics_process_start(pid);
+	return now == 0 || now == start;
+}
+
+static int id_alive(uint64_t id)
+{
+	return drp_metrics_process_alive(ID_PID(id), id >> PID_BITS);
 }
 
 void drp_metrics_worker_start(struct drp_metrics *m, pid_t pid)
 {
+	uint64_t me = make_id(pid);
 	int i;
 
 	for (i = 0; i < DRP_METRICS_WORKERS; i++) {
 		struct worker_slot *w = &m->a->w[i];
-		int32_t cur = __atomic_load_n(&w->pid, __ATOMIC_ACQUIRE);
+		uint64_t cur = __atomic_load_n(&w->id, __ATOMIC_ACQUIRE);
 
-		if (cur == (int32_t)pid || cur == 0 || !pid_alive(cur)) {
-			if (cur == (int32_t)pid ||
-			    __atomic_compare_exchange_n(&w->pid, &cur, (int32_t)pid, 0,
-			                                __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+		if (cur == me || cur == 0 || !id_alive(cur)) {
+			if (cur == me ||
+			    __atomic_compare_exchange_n(&w->id, &cur, me, 0, __ATOMIC_ACQ_REL,
+			                                __ATOMIC_RELAXED)) {
 				__atomic_store_n(&w->busy, 0, __ATOMIC_RELEASE);
 				m->slot = i;
 				return;
@@ -149,7 +204,7 @@ void drp_metrics_worker_stop(struct drp_metrics *m)
 	if (m->slot < 0)
 		return;
 	__atomic_store_n(&m->a->w[m->slot].busy, 0, __ATOMIC_RELEASE);
-	__atomic_store_n(&m->a->w[m->slot].pid, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&m->a->w[m->slot].id, 0, __ATOMIC_RELEASE);
 	m->slot = -1;
 }
 
@@ -159,9 +214,7 @@ void drp_metrics_workers(struct drp_metrics *m, int *alive, int *busy)
 
 	*alive = *busy = 0;
 	for (i = 0; i < DRP_METRICS_WORKERS; i++) {
-		int32_t pid = __atomic_load_n(&m->a->w[i].pid, __ATOMIC_ACQUIRE);
-
-		if (!pid_alive(pid))
+		if (!id_alive(__atomic_load_n(&m->a->w[i].id, __ATOMIC_ACQUIRE)))
 			continue;
 		(*alive)++;
 		if (__atomic_load_n(&m->a->w[i].busy, __ATOMIC_ACQUIRE))

@@ -6,7 +6,9 @@
  * plain 64-bit counters in it with relaxed atomics; any worker answering
  * GET /metrics renders the whole pool.  Counters only ever grow (Prometheus
  * rate() semantics); the worker table is the one piece of state: a slot per
- * live worker (pid, busy), reclaimed when its pid is gone.
+ * live worker (pid and start time, busy), reclaimed when that process is
+ * gone -- a pid the kernel has since given to another process does not
+ * keep a dead worker's slot.
  * Without a path the area is private memory (the CLI and unit tests).
  */
 #ifndef DRP_METRICS_H
@@ -52,6 +54,11 @@ void drp_metrics_close(struct drp_metrics *m);
  * reclaiming one whose pid is gone), mark busy around each request,
  * release on a clean exit.  A worker that finds no slot still serves. */
 void drp_metrics_worker_start(struct drp_metrics *m, pid_t pid);
+/* When process pid started (field 22 of /proc/<pid>/stat, clock ticks
+ * after boot); 0 unknown.  1 when pid is alive and is the process that
+ * started at start (0: any). */
+uint64_t drp_metrics_process_start(pid_t pid);
+int drp_metrics_process_alive(pid_t pid, uint64_t start);
 void drp_metrics_worker_busy(struct drp_metrics *m, int busy);
 void drp_metrics_worker_stop(struct drp_metrics *m);
 /* Live workers and busy ones, counted from the table. */

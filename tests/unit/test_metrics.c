@@ -122,6 +122,28 @@ START_TEST(shared_across_processes)
 }
 END_TEST
 
+/* A worker is one process, not one pid: the same pid with another start
+ * time (the kernel reused it) is not the registered worker. */
+START_TEST(process_identity)
+{
+	uint64_t me = drp_metrics_process_start(getpid());
+	pid_t kid;
+	int st;
+
+	ck_assert_uint_gt(me, 0);
+	ck_assert_int_eq(drp_metrics_process_alive(getpid(), me), 1);
+	ck_assert_int_eq(drp_metrics_process_alive(getpid(), 0), 1);
+	ck_assert_int_eq(drp_metrics_process_alive(getpid(), me + 1), 0);
+	ck_assert_int_eq(drp_metrics_process_alive(getpid(), me - 1), 0);
+	kid = fork();
+	if (kid == 0)
+		_exit(0);
+	ck_assert_int_eq(waitpid(kid, &st, 0), kid);
+	ck_assert_int_eq(drp_metrics_process_alive(kid, 0), 0);
+	ck_assert_uint_eq(drp_metrics_process_start(kid), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("metrics");
@@ -132,6 +154,7 @@ int main(void)
 	tcase_set_timeout(t, 20);
 	tcase_add_test(t, private_render);
 	tcase_add_test(t, shared_across_processes);
+	tcase_add_test(t, process_identity);
 	suite_add_tcase(s, t);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
