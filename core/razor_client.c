@@ -32,6 +32,7 @@
 #define RZ_MAX_UNITS 4096
 #define RZ_USER_MAX 128
 #define RZ_PASS_MAX 256
+#define RZ_DEFAULT_KEEPALIVE_MS 10000
 
 struct rz_server {
 	char name[DRP_RAZOR_NAME_MAX]; /* as listed: host or host:port */
@@ -41,6 +42,21 @@ struct rz_server {
 	struct drp_razor_kv state; /* server.<host>.conf: defaults + state answer */
 	struct drp_razor_srvconf conf;
 	int dirty; /* state changed by a request: write it back */
+};
+
+/* The connection of a session that ended cleanly, kept for the next
+ * request of this process (razor_keepalive).  The server keeps a session's
+ * state per connection (razor-agents authenticates once per connection and
+ * then sends every report on it), so the greeting and the authentication
+ * stay valid for as long as the connection does. */
+struct rz_keep {
+	int active;
+	int fd;
+	int srv;   /* index in rz_ctx.srv */
+	pid_t pid; /* the process that owns it: a forked copy must not talk on it */
+	uint64_t used_ms;
+	int authed; /* a=auth succeeded on it */
+	struct drp_razor_greeting greet;
 };
 
 struct rz_ctx {
@@ -58,7 +74,9 @@ struct rz_ctx {
 	char user[RZ_USER_MAX], pass[RZ_PASS_MAX];
 	int have_ident;
 	long timeout_ms;
-	long connect_ms; /* connect + greeting per server before trying the next */
+	long connect_ms;   /* connect + greeting per server before trying the next */
+	long keepalive_ms; /* idle limit of a kept connection, 0: one connection per request */
+	struct rz_keep keep;
 
 	struct rz_server *srv;
 	int nsrv;
@@ -114,6 +132,11 @@ struct rz_sess {
 	int min_cf;
 	unsigned engines;
 	int reregistered;
+	int authed;        /* a=auth succeeded on this connection */
+	int reused;        /* the connection came from rz_ctx.keep */
+	int retried;       /* a kept connection failed and was replaced */
+	int got_bytes;     /* something was read on this connection */
+	unsigned conn_gen; /* bumped whenever fd is replaced */
 
 	/* message, signatures and the queries made of them */
 	struct drp_razor_msg msg;
@@ -147,6 +170,58 @@ static void put(char *dst, size_t n, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(dst, n, fmt, ap);
 	va_end(ap);
+}
+
+/* ------------------------------------------------------------------ */
+/* the kept connection */
+
+/* Forget the kept connection; `quit` says goodbye first as razor does.  A
+ * copy inherited over fork() is only closed: the parent still owns the
+ * conversation. */
+static void keep_drop(struct rz_ctx *c, int quit)
+{
+	if (!c->keep.active)
+		return;
+	if (quit && c->keep.pid == getpid())
+		(void)send(c->keep.fd, "a=q\r\n", 5, MSG_NOSIGNAL | MSG_DONTWAIT);
+	close(c->keep.fd);
+	c->keep.active = 0;
+	c->keep.fd = -1;
+}
+
+/* The kept connection to server `srv`, if it is still worth using: same
+ * process, younger than the idle limit, and neither closed by the server
+ * nor holding bytes nobody asked for.  -1 otherwise (and it is dropped). */
+static int keep_take(struct rz_ctx *c, int srv)
+{
+	struct rz_keep *k = &c->keep;
+	uint8_t b;
+	ssize_t n;
+	int fd;
+
+	if (!k->active)
+		return -1;
+	if (k->pid != getpid()) {
+		keep_drop(c, 0);
+		return -1;
+	}
+	if (k->srv != srv || c->keepalive_ms <= 0 ||
+	    drp_now_ms() - k->used_ms >= (uint64_t)c->keepalive_ms) {
+		keep_drop(c, 1);
+		return -1;
+	}
+	do
+		n = recv(k->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+		/* closed, reset, or talking out of turn */
+		keep_drop(c, 0);
+		return -1;
+	}
+	fd = k->fd;
+	k->active = 0;
+	k->fd = -1;
+	return fd;
 }
 
 /* ------------------------------------------------------------------ */
@@ -190,6 +265,7 @@ static void sess_end(struct rz_sess *s, enum drp_status st, const char *fmt, ...
 }
 
 static void on_io(struct drp_loop *l, int fd, unsigned ev, void *arg);
+static int sess_retry(struct rz_sess *s);
 
 static void flush_out(struct rz_sess *s)
 {
@@ -202,7 +278,11 @@ static void flush_out(struct rz_sess *s)
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
 		if (n <= 0) {
-			sess_end(s, DRP_ST_ERROR, "%s: send: %s", s->res->server, strerror(errno));
+			int e = errno;
+
+			if (sess_retry(s))
+				return;
+			sess_end(s, DRP_ST_ERROR, "%s: send: %s", s->res->server, strerror(e));
 			return;
 		}
 		s->out_off += (size_t)n;
@@ -245,10 +325,40 @@ static void send_pairs(struct rz_sess *s, const struct drp_razor_pair *kv, int n
 	drp_buf_free(&b);
 }
 
-/* Say goodbye (razor sends a=q and does not wait) and finish ok. */
+/* After a clean end of a request session (every answer framed and
+ * consumed, nothing queued either way) hand the connection to the context
+ * instead of quitting.  1 when it was kept. */
+static int sess_keep(struct rz_sess *s)
+{
+	struct rz_ctx *c = s->ctx;
+	struct rz_keep *k = &c->keep;
+
+	if (c->keepalive_ms <= 0 || s->list == NULL || s->srv == NULL || s->fd < 0 || !s->watched ||
+	    s->out.len > 0 || s->in.len > 0 || s->expect != 0 ||
+	    (s->mode != M_CHECK && s->mode != M_REPORT && s->mode != M_REVOKE))
+		return 0;
+	keep_drop(c, 1);
+	if (s->timer > 0)
+		drp_loop_cancel(s->loop, s->timer);
+	s->timer = 0;
+	drp_loop_unwatch(s->loop, s->fd);
+	k->active = 1;
+	k->fd = s->fd;
+	k->srv = (int)(s->srv - c->srv);
+	k->pid = getpid();
+	k->used_ms = drp_now_ms();
+	k->authed = s->authed;
+	k->greet = s->greet;
+	s->fd = -1;
+	s->watched = 0;
+	return 1;
+}
+
+/* Say goodbye (razor sends a=q and does not wait) and finish ok; a request
+ * session may keep its connection for the next request instead. */
 static void sess_quit(struct rz_sess *s)
 {
-	if (s->fd >= 0 && s->out.len == 0)
+	if (!sess_keep(s) && s->fd >= 0 && s->out.len == 0)
 		(void)send(s->fd, "a=q\r\n", 5, MSG_NOSIGNAL | MSG_DONTWAIT);
 	sess_end(s, DRP_ST_OK, NULL);
 }
@@ -270,6 +380,47 @@ static void try_next(struct rz_sess *s, const char *why)
 			return;
 	}
 	sess_end(s, DRP_ST_ERROR, "%s", why);
+}
+
+/* A kept connection the server let go while it sat idle fails on the
+ * first unit with nothing read back (EOF, RST, EPIPE): start over once on a
+ * new connection, as the first session of a connection, within the same
+ * budget.  Once any answer byte arrived the failure is the request's.
+ * 1 when the session was restarted (or ended trying). */
+static int sess_retry(struct rz_sess *s)
+{
+	struct drp_razor_result *r = s->res;
+
+	if (!s->reused || s->got_bytes || s->retried || s->step == ST_DONE)
+		return 0;
+	s->retried = 1;
+	s->reused = 0;
+	s->authed = 0;
+	s->reregistered = 0;
+	sess_close(s);
+	drp_buf_reset(&s->in);
+	drp_buf_reset(&s->out);
+	drp_buf_reset(&s->qbuf);
+	s->out_off = 0;
+	s->expect = 0;
+	drp_razor_sigs_free(&s->sigs);
+	free(s->q);
+	free(s->qpart);
+	free(s->units);
+	free(s->spam);
+	free(s->ct);
+	free(s->wants_mail);
+	s->q = NULL;
+	s->units = NULL;
+	s->qpart = s->spam = s->ct = s->wants_mail = NULL;
+	s->nq = s->nunits = s->unit = 0;
+	s->refused = 0;
+	s->refusal[0] = 0;
+	r->hit = r->cf = r->min_cf = r->nparts = r->nqueries = 0;
+	r->spam_parts = r->contention = r->accepted = r->uploaded = 0;
+	r->ep4[0] = 0;
+	sess_connect(s);
+	return 1;
 }
 
 static void on_connect_timeout(struct drp_loop *l, void *arg)
@@ -305,8 +456,11 @@ static int sess_connect(struct rz_sess *s)
 			a = &s->daddr;
 		}
 		s->fd = drp_tcp_connect((const struct sockaddr *)&a->ss, a->len);
-		if (s->fd >= 0)
+		if (s->fd >= 0) {
+			s->conn_gen++;
+			s->got_bytes = 0;
 			break;
+		}
 		if (s->list != NULL && s->cur + 1 < s->nlist) {
 			s->cur++;
 			continue;
@@ -387,6 +541,11 @@ static void after_state(struct rz_sess *s)
 		if (!s->ctx->have_ident) {
 			sess_end(s, DRP_ST_ERROR, "no razor identity in %s (drp-register razor)",
 			         s->ctx->home);
+			return;
+		}
+		/* the server remembers a=auth per connection */
+		if (s->authed) {
+			after_auth(s);
 			return;
 		}
 		send_ai(s);
@@ -1009,8 +1168,10 @@ static void on_answer(struct rz_sess *s, const uint8_t *p, size_t n)
 			sess_end(s, DRP_ST_ERROR, "%s: authentication failed for user %s%s%s",
 			         s->res->server, s->reg_user ? s->reg_user : s->ctx->user,
 			         e ? ": err=" : "", e ? e : "");
-		else
+		else {
+			s->authed = 1;
 			after_auth(s);
+		}
 		break;
 	}
 	case ST_UPLOAD:
@@ -1077,6 +1238,7 @@ static void process_input(struct rz_sess *s)
 static void on_io(struct drp_loop *l, int fd, unsigned ev, void *arg)
 {
 	struct rz_sess *s = arg;
+	unsigned gen = s->conn_gen;
 
 	if (s->step == ST_CONNECT) {
 		int e = drp_sock_error(fd);
@@ -1095,7 +1257,7 @@ static void on_io(struct drp_loop *l, int fd, unsigned ev, void *arg)
 	}
 	if ((ev & DRP_EV_WRITE) && s->out.len > 0) {
 		flush_out(s);
-		if (s->step == ST_DONE)
+		if (s->step == ST_DONE || s->conn_gen != gen)
 			return;
 	}
 	if (ev & (DRP_EV_READ | DRP_EV_ERROR)) {
@@ -1114,6 +1276,8 @@ static void on_io(struct drp_loop *l, int fd, unsigned ev, void *arg)
 			if (n <= 0) {
 				int e = n < 0 ? errno : 0;
 
+				if (s->in.len == 0 && sess_retry(s))
+					return;
 				process_input(s);
 				if (s->step == ST_DONE)
 					return;
@@ -1131,6 +1295,7 @@ static void on_io(struct drp_loop *l, int fd, unsigned ev, void *arg)
 				return;
 			}
 			s->in.len += (size_t)n;
+			s->got_bytes = 1;
 			if (s->in.len > DRP_RAZOR_ANSWER_MAX + DRP_RAZOR_LINE_MAX) {
 				sess_end(s, DRP_ST_ERROR, "%s: answer too large", s->res->server);
 				return;
@@ -1424,6 +1589,7 @@ static void ctx_free(struct rz_ctx *c)
 
 	if (c == NULL)
 		return;
+	keep_drop(c, 1);
 	for (i = 0; i < c->nsrv; i++)
 		drp_razor_kv_free(&c->srv[i].state);
 	free(c->srv);
@@ -1474,8 +1640,14 @@ static int ctx_build(const struct drp_config *cfg, struct rz_ctx **out, int need
 	if (drp_config_bool(cfg, "razor_enable", en, &en, err, errlen) < 0 ||
 	    drp_config_ms(cfg, "razor_connect_timeout", 1500, &c->connect_ms, err, errlen) < 0 ||
 	    drp_config_ms(cfg, "razor_timeout", RZ_DEFAULT_TIMEOUT_MS, &c->timeout_ms, err,
+	                  errlen) < 0 ||
+	    drp_config_ms(cfg, "razor_keepalive", RZ_DEFAULT_KEEPALIVE_MS, &c->keepalive_ms, err,
 	                  errlen) < 0)
 		goto fail;
+	if (c->keepalive_ms < 0) {
+		snprintf(err, errlen, "razor_keepalive: must not be negative");
+		goto fail;
+	}
 	c->enabled = en;
 	*out = c;
 	if (!en)
@@ -1725,6 +1897,8 @@ static int rz_ctx_refresh(void *ctx, char *err, size_t errlen)
 
 	if (c == NULL || !c->enabled)
 		return 0;
+	/* lists, addresses and server state may change below */
+	keep_drop(c, 1);
 	write_dirty(c);
 	if (!c->explicit_servers && load_servers(c, herr, sizeof(herr)) < 0) {
 		snprintf(err, errlen, "%s", herr);
@@ -1748,6 +1922,45 @@ static void rz_ctx_free(void *ctx)
 	if (c != NULL && c->enabled)
 		write_dirty(c);
 	ctx_free(c);
+}
+
+/* Continue on the kept connection when it goes to the server this request
+ * would connect to first: the greeting and state of its first session
+ * still hold, and so does its authentication.  -1: connect as usual. */
+static int sess_reuse(struct rz_sess *s)
+{
+	struct rz_ctx *c = s->ctx;
+	int i, fd;
+
+	if (!c->keep.active)
+		return -1;
+	for (i = 0; i < s->nlist; i++)
+		if (c->srv[s->list[i]].resolved)
+			break;
+	if (i == s->nlist) {
+		keep_drop(c, 1);
+		return -1;
+	}
+	fd = keep_take(c, s->list[i]);
+	if (fd < 0)
+		return -1;
+	if (drp_loop_watch(s->loop, fd, DRP_EV_READ, on_io, s) < 0) {
+		close(fd);
+		return -1;
+	}
+	s->cur = i;
+	s->srv = &c->srv[s->list[i]];
+	snprintf(s->res->server, sizeof(s->res->server), "%s", s->srv->name);
+	s->fd = fd;
+	s->watched = 1;
+	s->conn_gen++;
+	s->reused = 1;
+	s->authed = c->keep.authed;
+	s->greet = c->keep.greet;
+	s->conf = s->srv->conf;
+	s->expect = 0;
+	after_state(s);
+	return 0;
 }
 
 static void *rz_start(struct drp_loop *loop, void *ctx, enum drp_op op, const uint8_t *msg,
@@ -1796,6 +2009,8 @@ static void *rz_start(struct drp_loop *loop, void *ctx, enum drp_op op, const ui
 		sess_end(s, DRP_ST_ERROR, "no razor servers%s%s", c->warn[0] ? ": " : "", c->warn);
 		goto done;
 	}
+	if (sess_reuse(s) == 0)
+		return s;
 	if (sess_connect(s) < 0)
 		goto done;
 	return s;

@@ -9,6 +9,9 @@
  * `a=q`.  The wire format and the decision rules are razor-agents 2.85's
  * (see razor_proto.h); every answer is framed and count-matched, bounded
  * in size, and the whole session shares the request's one deadline.
+ * With razor_keepalive a session that ended cleanly leaves its connection
+ * (and its authentication) to the context for this process's next request
+ * to the same server instead of sending `a=q` (docs/razor.md).
  */
 #ifndef DRP_RAZOR_CLIENT_H
 #define DRP_RAZOR_CLIENT_H

@@ -15,13 +15,21 @@
 #   [--user U:P]... [--csl H:P]... [--nsl H:P]...
 #   [--misbehave close|oversize|split|silent|count|garbage] [--misbehave-on check|greeting|all]
 #   [--split-delay-ms N] [--upload-engines 4,8] [--cf-per-report N]
+#   [--idle-close-ms N] [--drop-check N] [--drop-how rst|half]
 # It prints "PORT=<n>" on stdout once listening (and writes the port to
 # --port-file).  --log appends a transcript ("C> "/"S> " lines, escaped as
 # in transcripts.txt).  SIGTERM/SIGINT stop it.
+# For clients that keep connections: --idle-close-ms closes a connection
+# that sent nothing for N ms (as a server or NAT that times out idle
+# sessions); --drop-check N resets a connection on its N-th check unit,
+# either at once (--drop-how rst, the default) or after half the answer
+# (half).  Every connection starts with one greeting, so counting the
+# "S> sn=...&srl=" lines of the --log transcript counts connections.
 use strict;
 use warnings;
 use IO::Socket::INET;
 use IO::Select;
+use Socket qw(SOL_SOCKET SO_LINGER);
 use Getopt::Long;
 use Time::HiRes qw(time);
 use Razor2::String qw(parsesis hmac_sha1 xor_key);
@@ -38,7 +46,8 @@ my (@users, @csl, @nsl);
 GetOptions(\%o, 'port=i', 'port-file=s', 'log=s', 'ep4=s', 'srl=i', 'ac=i', 'se=s',
 	   'bql=i', 'bqs=i', 'cf=i', 'no-want-mail', 'user=s' => \@users, 'csl=s' => \@csl,
 	   'nsl=s' => \@nsl, 'misbehave=s', 'misbehave-on=s', 'split-delay-ms=i',
-	   'oversize-bytes=i', 'upload-engines=s', 'cf-per-report=i')
+	   'oversize-bytes=i', 'upload-engines=s', 'cf-per-report=i', 'idle-close-ms=i',
+	   'drop-check=i', 'drop-how=s')
     or die "usage: see the header of $0\n";
 
 my $listen = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $o{port},
@@ -72,7 +81,7 @@ my $pp4 = Razor2::Preproc::Manager->new(no_deHTMLcomment => 1);
 my $pp8 = Razor2::Preproc::Manager->new(no_deHTML => 1);
 
 my $sel = IO::Select->new($listen);
-my %conn;     # fileno => { sock, in, user, authed, achal }
+my %conn;     # fileno => { sock, in, user, authed, achal, last, checks }
 my @timed;    # [when, fileno, bytes, close_after]
 
 sub esc {
@@ -115,11 +124,27 @@ sub raw_send {
 	return 1;
 }
 
+# Close with a RST instead of a FIN, as a crashed or restarted server does.
+sub reset_conn {
+	my $fn = shift;
+	my $c = $conn{$fn} or return;
+	setsockopt($c->{sock}, SOL_SOCKET, SO_LINGER, pack('ii', 1, 0));
+	logdir('S', "<reset>\n");
+	drop($fn);
+}
+
 # Send one answer, unless this answer is the one to misbehave on.
 sub answer {
 	my ($c, $bytes, $kind) = @_;
 	my $m = $o{misbehave};
 	my $on = $o{'misbehave-on'};
+	if ($kind eq 'check' && $o{'drop-check'} && ++$c->{checks} == $o{'drop-check'}) {
+		my $fn = fileno $c->{sock};
+		raw_send($c, substr($bytes, 0, int(length($bytes) / 2)) || 'p')
+		    if ($o{'drop-how'} // 'rst') eq 'half';
+		reset_conn($fn);
+		return;
+	}
 	if ($m && ($on eq 'all' || $on eq $kind)) {
 		my $fn = fileno $c->{sock};
 		if ($m eq 'silent') {
@@ -350,6 +375,18 @@ while ($running) {
 		my $d = $t->[0] - $now;
 		$wait = $d if $d < $wait;
 	}
+	if ($o{'idle-close-ms'}) {
+		my $idle = $o{'idle-close-ms'} / 1000;
+		for my $fn (keys %conn) {
+			my $d = $conn{$fn}{last} + $idle - $now;
+			if ($d <= 0) {
+				logdir('S', "<idle close>\n");
+				drop($fn);
+				next;
+			}
+			$wait = $d if $d < $wait;
+		}
+	}
 	$wait = 0 if $wait < 0;
 	my @ready = $sel->can_read($wait);
 	$now = time;
@@ -364,7 +401,7 @@ while ($running) {
 			my $ns = $listen->accept or next;
 			$ns->autoflush(1);
 			$ns->blocking(0);
-			my $c = { sock => $ns, in => '' };
+			my $c = { sock => $ns, in => '', last => time, checks => 0 };
 			$conn{fileno $ns} = $c;
 			$sel->add($ns);
 			my $g = "sn=C&srl=$o{srl}&a=l&a=cg&ep4=$o{ep4}\r\n";
@@ -383,6 +420,7 @@ while ($running) {
 			next;
 		}
 		$c->{in} .= $buf;
+		$c->{last} = time;
 		while ($conn{$fn} && defined(my $u = take_unit($c))) {
 			handle_unit($c, $u);
 		}

@@ -6,7 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "razor_client.h"
@@ -792,6 +799,281 @@ START_TEST(pass_file_unreadable)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* razor_keepalive: several requests of one process against a loopback
+ * server (a forked child) that counts connections, quits and check units
+ * in shared memory. */
+
+struct ka_stats {
+	int conns, quits, checks;
+};
+
+static struct ka_stats *ka;
+
+static void ka_add(int *v)
+{
+	__atomic_add_fetch(v, 1, __ATOMIC_SEQ_CST);
+}
+
+static int ka_get(int *v)
+{
+	return __atomic_load_n(v, __ATOMIC_SEQ_CST);
+}
+
+static void ka_send(int fd, const char *p)
+{
+	size_t n = strlen(p), off = 0;
+
+	while (off < n) {
+		ssize_t w = write(fd, p + off, n - off);
+
+		if (w <= 0)
+			return;
+		off += (size_t)w;
+	}
+}
+
+/* Answer every complete unit in buf; -1 when the client quit. */
+static int ka_units(int fd, char *buf, size_t *len)
+{
+	for (;;) {
+		char *end;
+		size_t n;
+
+		if (*len == 0)
+			return 0;
+		if (buf[0] == '-') {
+			char *p;
+			int lines = 0;
+
+			buf[*len] = 0;
+			end = strstr(buf, "\r\n.\r\n");
+			if (end == NULL)
+				return 0;
+			n = (size_t)(end - buf) + 5;
+			for (p = buf; p < end + 2; p++)
+				lines += *p == '\n';
+			ka_send(fd, "-");
+			while (lines-- > 0)
+				ka_send(fd, "p=0\r\n");
+			ka_send(fd, ".\r\n");
+			ka_add(&ka->checks);
+		} else {
+			end = memchr(buf, '\n', *len);
+			if (end == NULL)
+				return 0;
+			n = (size_t)(end - buf) + 1;
+			if (strncmp(buf, "a=q", 3) == 0) {
+				ka_add(&ka->quits);
+				return -1;
+			}
+			if (strncmp(buf, "a=g", 3) == 0)
+				ka_send(fd, STATE("0"));
+			else if (strncmp(buf, "a=c&", 4) == 0) {
+				ka_send(fd, "p=0\r\n");
+				ka_add(&ka->checks);
+			} else if (strncmp(buf, "cn=", 3) != 0)
+				ka_send(fd, "err=201\r\n");
+		}
+		memmove(buf, buf + n, *len - n);
+		*len -= n;
+	}
+}
+
+static void ka_serve(int lfd, pid_t parent)
+{
+	static char in[8][16384];
+	struct pollfd p[9];
+	size_t il[9];
+	int n = 1, i;
+
+	p[0].fd = lfd;
+	p[0].events = POLLIN;
+	for (;;) {
+		/* a failed assertion ends the test process: do not outlive it */
+		if (getppid() != parent)
+			return;
+		if (poll(p, (nfds_t)n, 200) <= 0)
+			continue;
+		if ((p[0].revents & POLLIN) && n < 9) {
+			int c = accept(lfd, NULL, NULL);
+
+			if (c >= 0) {
+				p[n].fd = c;
+				p[n].events = POLLIN;
+				p[n].revents = 0;
+				il[n] = 0;
+				n++;
+				ka_add(&ka->conns);
+				ka_send(c, GREET);
+			}
+		}
+		for (i = 1; i < n; i++) {
+			ssize_t r;
+
+			if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			r = read(p[i].fd, in[i - 1] + il[i], sizeof(in[0]) - 1 - il[i]);
+			if (r > 0) {
+				il[i] += (size_t)r;
+				if (ka_units(p[i].fd, in[i - 1], &il[i]) == 0)
+					continue;
+			}
+			close(p[i].fd);
+			n--;
+			if (i < n) {
+				p[i] = p[n];
+				il[i] = il[n];
+				memcpy(in[i - 1], in[n - 1], il[i]);
+				i--;
+			}
+		}
+	}
+}
+
+/* Wait (up to 2 s) until a counter reaches want; its final value. */
+static int ka_wait(int *v, int want)
+{
+	int i;
+
+	for (i = 0; i < 200 && ka_get(v) < want; i++)
+		usleep(10000);
+	usleep(20000);
+	return ka_get(v);
+}
+
+static enum drp_status ka_check(void *ctx)
+{
+	struct drp_loop *loop = drp_loop_new();
+	struct drp_razor_result r;
+	void *req;
+
+	ck_assert_ptr_nonnull(loop);
+	memset(&r, 0, sizeof(r));
+	req = drp_razor_ops.start(loop, ctx, DRP_OP_CHECK, spam_msg.p, spam_msg.len, NULL, &r);
+	if (req != NULL) {
+		drp_loop_run(loop, drp_now_ms() + 3000);
+		drp_razor_ops.finish(req);
+	}
+	drp_loop_free(loop);
+	return r.net.status;
+}
+
+static void *ka_ctx(const char *home, int port, const char *keepalive)
+{
+	struct drp_config *cfg = drp_config_new();
+	char err[256] = "", srv[64];
+	void *ctx = NULL;
+
+	snprintf(srv, sizeof(srv), "127.0.0.1:%d", port);
+	drp_config_set_flag(cfg, "razor_home", home);
+	drp_config_set_flag(cfg, "razor_servers", srv);
+	if (keepalive != NULL)
+		drp_config_set_flag(cfg, "razor_keepalive", keepalive);
+	ck_assert_msg(drp_razor_ops.ctx_new(cfg, &ctx, err, sizeof(err)) == 0, "%s", err);
+	drp_config_free(cfg);
+	return ctx;
+}
+
+START_TEST(keepalive_requests)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t sl = sizeof(sa);
+	char home[] = "/tmp/drp-test-rzka-XXXXXX";
+	pid_t srv, child;
+	void *ctx;
+	int lfd, st;
+
+	if (spam_msg.p == NULL)
+		load_spam();
+	ka = mmap(NULL, sizeof(*ka), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ck_assert_ptr_ne(ka, MAP_FAILED);
+	memset(ka, 0, sizeof(*ka));
+	ck_assert_ptr_nonnull(mkdtemp(home));
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(lfd, 0);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(lfd, 16), 0);
+	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&sa, &sl), 0);
+	child = getpid();
+	srv = fork();
+	ck_assert_int_ge(srv, 0);
+	if (srv == 0) {
+		ka_serve(lfd, child);
+		_exit(0);
+	}
+	close(lfd);
+
+	/* the default: two checks, one connection, no goodbye yet */
+	ctx = ka_ctx(home, ntohs(sa.sin_port), NULL);
+	ck_assert_int_eq(ka_check(ctx), DRP_ST_OK);
+	ck_assert_int_eq(ka_check(ctx), DRP_ST_OK);
+	ck_assert_int_eq(ka_wait(&ka->checks, 2), 2);
+	ck_assert_int_eq(ka_get(&ka->conns), 1);
+	ck_assert_int_eq(ka_get(&ka->quits), 0);
+
+	/* a forked copy of the context must not talk on the parent's
+	 * connection: it opens its own (and quits that one) */
+	child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		int ok = ka_check(ctx) == DRP_ST_OK;
+
+		drp_razor_ops.ctx_free(ctx);
+		_exit(ok ? 0 : 1);
+	}
+	ck_assert_int_eq(waitpid(child, &st, 0), child);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ck_assert_int_eq(ka_wait(&ka->quits, 1), 1);
+	ck_assert_int_eq(ka_get(&ka->conns), 2);
+	ck_assert_int_eq(ka_check(ctx), DRP_ST_OK);
+	ck_assert_int_eq(ka_wait(&ka->checks, 4), 4);
+	ck_assert_int_eq(ka_get(&ka->conns), 2);
+
+	/* a refresh drops it with a goodbye; so does the context's end */
+	ck_assert_int_eq(drp_razor_ops.ctx_refresh(ctx, (char[64]){0}, 64), 0);
+	ck_assert_int_eq(ka_wait(&ka->quits, 2), 2);
+	ck_assert_int_eq(ka_check(ctx), DRP_ST_OK);
+	ck_assert_int_eq(ka_wait(&ka->conns, 3), 3);
+	drp_razor_ops.ctx_free(ctx);
+	ck_assert_int_eq(ka_wait(&ka->quits, 3), 3);
+
+	/* older than razor_keepalive: quit and reconnect */
+	ctx = ka_ctx(home, ntohs(sa.sin_port), "1");
+	ck_assert_int_eq(ka_check(ctx), DRP_ST_OK);
+	ck_assert_int_eq(ka_check(ctx), DRP_ST_OK);
+	ck_assert_int_eq(ka_wait(&ka->conns, 4), 4);
+	usleep(1300000);
+	ck_assert_int_eq(ka_check(ctx), DRP_ST_OK);
+	ck_assert_int_eq(ka_wait(&ka->conns, 5), 5);
+	ck_assert_int_eq(ka_wait(&ka->quits, 4), 4);
+	drp_razor_ops.ctx_free(ctx);
+	ck_assert_int_eq(ka_wait(&ka->quits, 5), 5);
+
+	/* razor_keepalive = 0: a connection and a quit per request */
+	ctx = ka_ctx(home, ntohs(sa.sin_port), "0");
+	ck_assert_int_eq(ka_check(ctx), DRP_ST_OK);
+	ck_assert_int_eq(ka_check(ctx), DRP_ST_OK);
+	ck_assert_int_eq(ka_wait(&ka->conns, 7), 7);
+	ck_assert_int_eq(ka_wait(&ka->quits, 7), 7);
+	drp_razor_ops.ctx_free(ctx);
+	usleep(50000);
+	ck_assert_int_eq(ka_get(&ka->quits), 7);
+	ck_assert_int_eq(ka_get(&ka->checks), 10);
+
+	kill(srv, SIGKILL);
+	waitpid(srv, &st, 0);
+	{
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", home);
+		ck_assert_int_eq(system(cmd), 0);
+	}
+	munmap(ka, sizeof(*ka));
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("razor_client");
@@ -827,6 +1109,10 @@ static Suite *suite(void)
 	tcase_add_test(t, replay_check);
 	tcase_add_test(t, replay_bad_servers);
 	tcase_add_test(t, replay_report);
+	suite_add_tcase(s, t);
+	t = tcase_create("keepalive");
+	tcase_set_timeout(t, 30);
+	tcase_add_test(t, keepalive_requests);
 	suite_add_tcase(s, t);
 	return s;
 }
