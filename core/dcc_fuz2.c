@@ -243,6 +243,89 @@ static const uint8_t *scan_letters(const uint8_t *q, const uint8_t *end, const u
  * the end of the input) leaves the run so far in the word state for the
  * byte-wise loop.  Returns the bytes consumed.
  */
+/* 0x80 in every byte of w that is not an ASCII letter (see scan_letters;
+ * bytes after the first such one may be wrong) */
+static inline uint64_t non_letters(uint64_t w)
+{
+	static const uint64_t hi = 0x8080808080808080u, lc = 0x2020202020202020u,
+	                      ge_a = 0x1f1f1f1f1f1f1f1fu, gt_z = 0x0505050505050505u;
+	uint64_t x = w | lc;
+
+	return ~((x + ge_a) & ~(x + gt_z) & ~w) & hi;
+}
+
+/* bit 16i for each language bit i: the four word counters as 16-bit lanes */
+static const uint64_t lang_lanes[16] = {
+    0x0000000000000000u, 0x0000000000000001u, 0x0000000000010000u, 0x0000000000010001u,
+    0x0000000100000000u, 0x0000000100000001u, 0x0000000100010000u, 0x0000000100010001u,
+    0x0001000000000000u, 0x0001000000000001u, 0x0001000000010000u, 0x0001000000010001u,
+    0x0001000100000000u, 0x0001000100000001u, 0x0001000100010000u, 0x0001000100010001u,
+};
+
+/* words between flushes of the lanes: 15 letters a word must not carry
+ * a lane past 16 bits */
+#define LANE_WORDS 4096
+
+/*
+ * The bulk of plain text: a separator, or 1..15 ASCII letters followed by
+ * one, with 16 bytes readable.  Every such word is looked up and recorded
+ * with no branch on its length or on the answer; the counters live in
+ * registers until the loop ends.  Anything else returns to the caller,
+ * which takes that token the general way.  Needs room in the record for a
+ * word and no spill (the caller checks).
+ */
+static const uint8_t *fast_words(struct dcc_fuz2 *z, const uint8_t *p, const uint8_t *end,
+                                 const uint8_t *cset, unsigned lmask, unsigned *btotal)
+{
+	static const uint64_t lc = 0x2020202020202020u;
+	uint8_t *rec = z->rec;
+	size_t rl = z->rec_len, lim = z->rec_cap - (1 + DCC_WORD);
+	uint64_t wt = 0, ws = 0;
+	unsigned bt = *btotal, cnt = 0;
+
+	while (end - p >= 16 && rl <= lim && cnt < LANE_WORDS) {
+		uint64_t w0, w1, n0, n1, a, b;
+		unsigned k, bits;
+		uint8_t *r;
+
+		if (cset[*p] == DCC_FC_SP) {
+			++p;
+			continue;
+		}
+		w0 = dcc_load64(p);
+		w1 = dcc_load64(p + 8);
+		n0 = non_letters(w0);
+		n1 = non_letters(w1);
+		k = n0   ? (unsigned)__builtin_ctzll(n0) >> 3
+		    : n1 ? 8 + ((unsigned)__builtin_ctzll(n1) >> 3)
+		         : 16;
+		if (k == 0 || k == 16 || cset[p[k]] != DCC_FC_SP)
+			break;
+		/* ASCII letters OR 0x20 are their class in both tables */
+		a = (w0 | lc) & dcc_len_mask[k][0];
+		b = (w1 | lc) & dcc_len_mask[k][1];
+		/* no dictionary word is shorter than 3: those answer 0 */
+		bits = drp_dcc_dict_lookup_packed(a, b, k) & lmask;
+		r = rec + rl;
+		r[0] = (uint8_t)(bits << 4 | (k - 1));
+		store64(r + 1, a);
+		store64(r + 9, b);
+		rl += (1 + k) & -(size_t)(bits != 0);
+		wt += lang_lanes[bits];
+		ws += lang_lanes[bits] * k;
+		++cnt;
+		bt += k;
+		p += k + 1;
+	}
+	z->rec_len = rl;
+	for (int i = 0; i < DCC_FUZ2_LANGS; i++) {
+		z->lang[i].wtotal += (unsigned)(wt >> (16 * i)) & 0xffff;
+		z->lang[i].wsummed += (unsigned)(ws >> (16 * i)) & 0xffff;
+	}
+	*btotal = bt;
+	return p;
+}
+
 static size_t fuz2_tokens(struct drp_dcc_state *s, const uint8_t *p, size_t n)
 {
 	struct dcc_fuz2 *z = &s->fuz2;
@@ -253,6 +336,12 @@ static size_t fuz2_tokens(struct drp_dcc_state *s, const uint8_t *p, size_t n)
 		const uint8_t *q;
 		unsigned k;
 
+		if (end - p >= 16 && !z->oom && !z->spilled &&
+		    z->rec_cap - z->rec_len >= 1 + DCC_WORD) {
+			p = fast_words(z, p, end, cset, lmask, &btotal);
+			if (p == end)
+				break;
+		}
 		if (cset[*p] == DCC_FC_SP) {
 			++p;
 			continue;
