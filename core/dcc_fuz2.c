@@ -556,7 +556,7 @@ int drp_dcc_fuz2_fin(struct drp_dcc_state *s, uint8_t sum[16])
 {
 	struct dcc_fuz2 *z = &s->fuz2;
 	uint8_t buf[4096 + 2 * DCC_WORD];
-	unsigned len = 16, blen = 0, bit;
+	unsigned len = 16, blen = 0;
 	size_t k;
 	int i, win = 0;
 
@@ -583,18 +583,16 @@ int drp_dcc_fuz2_fin(struct drp_dcc_state *s, uint8_t sum[16])
 		return 1;
 	}
 	/* the winner's words, in order, without separators */
-	bit = 1u << win;
 	for (k = 0; k < z->rec_len; k += 1 + (z->rec[k] & 15) + 1) {
 		unsigned h = z->rec[k];
 
-		if ((h >> 4) & bit) {
-			/* a fixed 16-byte copy; only the word's bytes count */
-			memcpy(&buf[blen], &z->rec[k + 1], DCC_WORD);
-			blen += (h & 15) + 1;
-			if (blen >= 4096) {
-				EVP_DigestUpdate(z->md5, buf, blen);
-				blen = 0;
-			}
+		/* every word is copied (16 bytes, fixed) and only the winner's
+		 * kept: which language a word has is no pattern to branch on */
+		memcpy(&buf[blen], &z->rec[k + 1], DCC_WORD);
+		blen += ((h & 15) + 1) & -((h >> (4 + win)) & 1u);
+		if (blen >= 4096) {
+			EVP_DigestUpdate(z->md5, buf, blen);
+			blen = 0;
 		}
 	}
 	if (blen != 0)
