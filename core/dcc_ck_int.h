@@ -97,12 +97,14 @@ struct dcc_fuz2 {
 	struct dcc_fuz2_lang lang[DCC_FUZ2_LANGS];
 	/* The reference keeps one MD5 per language and uses the one that
 	 * counted most words.  The same digest comes from recording the
-	 * dictionary words (a byte of language bits << 4 | length - 1, then
-	 * the word's bytes; each entry is written as 17 bytes and the next
-	 * one overwrites the excess) and hashing only the winner's at the
-	 * end: one stream instead of four. */
+	 * dictionary words and hashing only the winner's at the end: one
+	 * stream instead of four.  The record is the words' bytes back to
+	 * back in rec[0, rec_len) (each written as 16 bytes, the next one
+	 * overwriting the excess), and one byte per word, language bits << 4
+	 * | length - 1, in rec[rec_cap, rec_cap + rec_n): a dictionary word
+	 * has 3 letters or more, so rec_cap / 2 bytes hold them. */
 	uint8_t *rec;
-	size_t rec_len, rec_cap;
+	size_t rec_len, rec_cap, rec_n;
 	int oom;
 	EVP_MD_CTX *md5;
 	/* Past DCC_FUZ2_REC_MAX bytes of record (a huge text) the record is

@@ -34,6 +34,7 @@ void drp_dcc_fuz2_init(struct drp_dcc_state *s)
 		z->lang[i].wtotal = 0;
 	}
 	z->rec_len = 0;
+	z->rec_n = 0;
 	z->oom = 0;
 	z->spilled = 0;
 }
@@ -52,7 +53,7 @@ static void lang_put(struct dcc_fuz2 *z, int i, const uint8_t *w, unsigned wl)
 
 static void spill(struct dcc_fuz2 *z)
 {
-	size_t k;
+	size_t k, off;
 	int i;
 
 	for (i = 0; i < DCC_FUZ2_LANGS; i++) {
@@ -64,14 +65,16 @@ static void spill(struct dcc_fuz2 *z)
 			return;
 		}
 	}
-	for (k = 0; k < z->rec_len; k += 1 + (z->rec[k] & 15) + 1) {
-		unsigned h = z->rec[k];
+	for (k = 0, off = 0; k < z->rec_n; k++) {
+		unsigned h = z->rec[z->rec_cap + k];
 
 		for (i = 0; i < DCC_FUZ2_LANGS; i++)
 			if ((h >> 4) & (1u << i))
-				lang_put(z, i, &z->rec[k + 1], (h & 15) + 1);
+				lang_put(z, i, &z->rec[off], (h & 15) + 1);
+		off += (h & 15) + 1;
 	}
 	z->rec_len = 0;
+	z->rec_n = 0;
 	z->spilled = 1;
 }
 
@@ -91,7 +94,7 @@ __attribute__((noinline)) static void add_word_slow(struct dcc_fuz2 *z, unsigned
 	uint8_t *r, word[DCC_WORD];
 	int i;
 
-	if (!z->spilled && z->rec_len + 1 + DCC_WORD > DCC_FUZ2_REC_MAX)
+	if (!z->spilled && z->rec_len + DCC_WORD > DCC_FUZ2_REC_MAX)
 		spill(z);
 	if (z->oom)
 		return;
@@ -103,22 +106,23 @@ __attribute__((noinline)) static void add_word_slow(struct dcc_fuz2 *z, unsigned
 				lang_put(z, i, word, z->wlen);
 		return;
 	}
-	if (z->rec_cap - z->rec_len < 1 + DCC_WORD) {
+	if (z->rec_cap - z->rec_len < DCC_WORD) {
 		size_t cap = z->rec_cap ? 2 * z->rec_cap : 8192;
 
-		r = realloc(z->rec, cap);
+		/* the words stay, the length bytes move to the new end */
+		r = realloc(z->rec, cap + cap / 2);
 		if (r == NULL) {
 			z->oom = 1;
 			return;
 		}
+		memmove(r + cap, r + z->rec_cap, z->rec_n);
 		z->rec = r;
 		z->rec_cap = cap;
 	}
-	r = &z->rec[z->rec_len];
-	r[0] = (uint8_t)(bits << 4 | (z->wlen - 1));
-	store64(r + 1, z->wa);
-	store64(r + 9, z->wb);
-	z->rec_len += 1 + z->wlen;
+	store64(&z->rec[z->rec_len], z->wa);
+	store64(&z->rec[z->rec_len + 8], z->wb);
+	z->rec[z->rec_cap + z->rec_n++] = (uint8_t)(bits << 4 | (z->wlen - 1));
+	z->rec_len += z->wlen;
 }
 
 /* The word in z->wa, z->wb, z->wlen is complete: count and record it
@@ -133,7 +137,7 @@ static void add_word(struct dcc_fuz2 *z, unsigned lmask)
 		return;
 	/* the record never grows past DCC_FUZ2_REC_MAX and is emptied when
 	 * spilled, so room in it means no spill and no allocation is due */
-	if (z->rec_cap - z->rec_len < 1 + DCC_WORD || z->spilled) {
+	if (z->rec_cap - z->rec_len < DCC_WORD || z->spilled) {
 		if (bits == 0)
 			return;
 		for (int i = 0; i < DCC_FUZ2_LANGS; i++) {
@@ -161,10 +165,11 @@ static void add_word(struct dcc_fuz2 *z, unsigned lmask)
 	z->lang[2].wsummed += wlen & -b2;
 	z->lang[3].wsummed += wlen & -b3;
 	r = &z->rec[z->rec_len];
-	r[0] = (uint8_t)(bits << 4 | (wlen - 1));
-	store64(r + 1, z->wa);
-	store64(r + 9, z->wb);
-	z->rec_len += (1 + wlen) & -(size_t)(bits != 0);
+	store64(r, z->wa);
+	store64(r + 8, z->wb);
+	z->rec[z->rec_cap + z->rec_n] = (uint8_t)(bits << 4 | (wlen - 1));
+	z->rec_len += wlen & -(size_t)(bits != 0);
+	z->rec_n += bits != 0;
 }
 
 /* the languages a word may count for in the current entity */
@@ -278,8 +283,8 @@ static const uint8_t *fast_words(struct dcc_fuz2 *z, const uint8_t *p, const uin
                                  const uint8_t *cset, unsigned lmask, unsigned *btotal)
 {
 	static const uint64_t lc = 0x2020202020202020u;
-	uint8_t *rec = z->rec;
-	size_t rl = z->rec_len, lim = z->rec_cap - (1 + DCC_WORD);
+	uint8_t *rec = z->rec, *hdr = z->rec + z->rec_cap;
+	size_t rl = z->rec_len, rn = z->rec_n, lim = z->rec_cap - DCC_WORD;
 	uint64_t wt = 0, ws = 0;
 	unsigned bt = *btotal, cnt = 0;
 
@@ -307,10 +312,11 @@ static const uint8_t *fast_words(struct dcc_fuz2 *z, const uint8_t *p, const uin
 		/* no dictionary word is shorter than 3: those answer 0 */
 		bits = drp_dcc_dict_lookup_packed(a, b, k) & lmask;
 		r = rec + rl;
-		r[0] = (uint8_t)(bits << 4 | (k - 1));
-		store64(r + 1, a);
-		store64(r + 9, b);
-		rl += (1 + k) & -(size_t)(bits != 0);
+		store64(r, a);
+		store64(r + 8, b);
+		hdr[rn] = (uint8_t)(bits << 4 | (k - 1));
+		rl += k & -(size_t)(bits != 0);
+		rn += bits != 0;
 		wt += lang_lanes[bits];
 		ws += lang_lanes[bits] * k;
 		++cnt;
@@ -318,6 +324,7 @@ static const uint8_t *fast_words(struct dcc_fuz2 *z, const uint8_t *p, const uin
 		p += k + 1;
 	}
 	z->rec_len = rl;
+	z->rec_n = rn;
 	for (int i = 0; i < DCC_FUZ2_LANGS; i++) {
 		z->lang[i].wtotal += (unsigned)(wt >> (16 * i)) & 0xffff;
 		z->lang[i].wsummed += (unsigned)(ws >> (16 * i)) & 0xffff;
@@ -337,7 +344,7 @@ static size_t fuz2_tokens(struct drp_dcc_state *s, const uint8_t *p, size_t n)
 		unsigned k;
 
 		if (end - p >= 16 && !z->oom && !z->spilled &&
-		    z->rec_cap - z->rec_len >= 1 + DCC_WORD) {
+		    z->rec_cap - z->rec_len >= DCC_WORD) {
 			p = fast_words(z, p, end, cset, lmask, &btotal);
 			if (p == end)
 				break;
@@ -556,8 +563,8 @@ int drp_dcc_fuz2_fin(struct drp_dcc_state *s, uint8_t sum[16])
 {
 	struct dcc_fuz2 *z = &s->fuz2;
 	uint8_t buf[4096 + 2 * DCC_WORD];
-	unsigned len = 16, blen = 0;
-	size_t k;
+	unsigned len = 16, blen = 0, all;
+	size_t k, off;
 	int i, win = 0;
 
 	for (i = 1; i < DCC_FUZ2_LANGS; i++)
@@ -582,17 +589,27 @@ int drp_dcc_fuz2_fin(struct drp_dcc_state *s, uint8_t sum[16])
 		EVP_DigestFinal_ex(c, sum, &len);
 		return 1;
 	}
-	/* the winner's words, in order, without separators */
-	for (k = 0; k < z->rec_len; k += 1 + (z->rec[k] & 15) + 1) {
-		unsigned h = z->rec[k];
+	/* the winner's words, in order, without separators: the whole record
+	 * when every word in it counts for the winner */
+	for (k = 0, all = 0xff; k < z->rec_n; k++)
+		all &= z->rec[z->rec_cap + k];
+	if ((all >> (4 + win)) & 1) {
+		if (z->rec_len != 0)
+			EVP_DigestUpdate(z->md5, z->rec, z->rec_len);
+	} else {
+		for (k = 0, off = 0; k < z->rec_n; k++) {
+			unsigned h = z->rec[z->rec_cap + k], wl = (h & 15) + 1;
 
-		/* every word is copied (16 bytes, fixed) and only the winner's
-		 * kept: which language a word has is no pattern to branch on */
-		memcpy(&buf[blen], &z->rec[k + 1], DCC_WORD);
-		blen += ((h & 15) + 1) & -((h >> (4 + win)) & 1u);
-		if (blen >= 4096) {
-			EVP_DigestUpdate(z->md5, buf, blen);
-			blen = 0;
+			/* every word is copied (16 bytes, fixed) and only the
+			 * winner's kept: a word's languages are no pattern to
+			 * branch on */
+			memcpy(&buf[blen], &z->rec[off], DCC_WORD);
+			blen += wl & -((h >> (4 + win)) & 1u);
+			off += wl;
+			if (blen >= 4096) {
+				EVP_DigestUpdate(z->md5, buf, blen);
+				blen = 0;
+			}
 		}
 	}
 	if (blen != 0)
