@@ -35,6 +35,8 @@
 #define DCC_FUZ2_FEW_WORDS 100
 #define DCC_FUZ2_MIN_WORDS 8
 #define DCC_WORD 16 /* CK_WORD */
+#define DCC_WCACHE_BITS 10
+#define DCC_WCACHE (1u << DCC_WCACHE_BITS) /* Fuz2's word cache */
 
 /* character classes of the Fuz2 tables (values >= 'a' are letters) */
 #define DCC_FC_SP 0x20
@@ -115,6 +117,13 @@ struct dcc_fuz2 {
 	EVP_MD_CTX *lmd5[DCC_FUZ2_LANGS];
 	unsigned lblen[DCC_FUZ2_LANGS];
 	uint8_t lbuf[DCC_FUZ2_LANGS][1024 + 2 * DCC_WORD];
+	/* Recent dictionary answers, direct-mapped by the word: a message
+	 * repeats few words, and this small table stays in the L1 cache where
+	 * the dictionary (two dependent loads into half a megabyte) does not.
+	 * It memoises a fixed function, so it may outlive a message; all
+	 * zeros is valid (the empty word, which no dictionary holds). */
+	uint64_t wc_key[DCC_WCACHE][2];
+	uint8_t wc_bits[DCC_WCACHE];
 };
 
 #define DCC_FUZ2_REC_MAX (1u << 20)

@@ -290,7 +290,7 @@ static const uint8_t *fast_words(struct dcc_fuz2 *z, const uint8_t *p, const uin
 
 	while (end - p >= 16 && rl <= lim && cnt < LANE_WORDS) {
 		uint64_t w0, w1, n0, n1, a, b;
-		unsigned k, bits;
+		unsigned k, bits, ci;
 		uint8_t *r;
 
 		if (cset[*p] == DCC_FC_SP) {
@@ -310,7 +310,17 @@ static const uint8_t *fast_words(struct dcc_fuz2 *z, const uint8_t *p, const uin
 		a = (w0 | lc) & dcc_len_mask[k][0];
 		b = (w1 | lc) & dcc_len_mask[k][1];
 		/* no dictionary word is shorter than 3: those answer 0 */
-		bits = drp_dcc_dict_lookup_packed(a, b, k) & lmask;
+		ci = (unsigned)(((a ^ (b * 0x9e3779b97f4a7c15u)) * 0xc2b2ae3d27d4eb4fu) >>
+		                (64 - DCC_WCACHE_BITS));
+		if (z->wc_key[ci][0] == a && z->wc_key[ci][1] == b) {
+			bits = z->wc_bits[ci];
+		} else {
+			bits = drp_dcc_dict_lookup_packed(a, b, k);
+			z->wc_key[ci][0] = a;
+			z->wc_key[ci][1] = b;
+			z->wc_bits[ci] = (uint8_t)bits;
+		}
+		bits &= lmask;
 		r = rec + rl;
 		store64(r, a);
 		store64(r + 8, b);
