@@ -271,13 +271,38 @@ static const uint64_t lang_lanes[16] = {
  * a lane past 16 bits */
 #define LANE_WORDS 4096
 
+/* bit i set when byte i of the 16 at p is not an ASCII letter */
+static inline unsigned non_letters16(const uint8_t *p)
+{
+#if defined(__SSE2__)
+	/* as signed bytes, c | 0x20 is in 'a'..'z' only for ASCII letters:
+	 * bytes >= 0x80 are negative */
+	__m128i x =
+	    _mm_or_si128(_mm_loadu_si128((const __m128i *)(const void *)p), _mm_set1_epi8(0x20));
+	__m128i l = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('a' - 1)),
+	                          _mm_cmplt_epi8(x, _mm_set1_epi8('z' + 1)));
+
+	return ~(unsigned)_mm_movemask_epi8(l) & 0xffff;
+#else
+	uint64_t n0 = non_letters(dcc_load64(p)), n1 = non_letters(dcc_load64(p + 8));
+	unsigned m = 0;
+
+	/* only the lowest set bit is used, and non_letters is exact up to it */
+	for (int i = 0; i < 8; i++)
+		m |= (unsigned)((n0 >> (8 * i + 7)) & 1) << i | (unsigned)((n1 >> (8 * i + 7)) & 1)
+		                                                    << (i + 8);
+	return m;
+#endif
+}
+
 /*
- * The bulk of plain text: a separator, or 1..15 ASCII letters followed by
- * one, with 16 bytes readable.  Every such word is looked up and recorded
- * with no branch on its length or on the answer; the counters live in
- * registers until the loop ends.  Anything else returns to the caller,
- * which takes that token the general way.  Needs room in the record for a
- * word and no spill (the caller checks).
+ * The bulk of plain text: a run of 0..15 ASCII letters followed by a
+ * separator, with 17 bytes readable.  An empty run is a separator; the
+ * others are words, answered from the word cache when they are in it, and
+ * recorded and counted with no branch on their length or on the answer,
+ * the counters kept in registers until the loop ends.  Anything else
+ * returns to the caller, which takes that token the general way.  Needs
+ * room in the record for a word and no spill (the caller checks).
  */
 static const uint8_t *fast_words(struct dcc_fuz2 *z, const uint8_t *p, const uint8_t *end,
                                  const uint8_t *cset, unsigned lmask, unsigned *btotal)
@@ -288,28 +313,17 @@ static const uint8_t *fast_words(struct dcc_fuz2 *z, const uint8_t *p, const uin
 	uint64_t wt = 0, ws = 0;
 	unsigned bt = *btotal, cnt = 0;
 
-	while (end - p >= 16 && rl <= lim && cnt < LANE_WORDS) {
-		uint64_t w0, w1, n0, n1, a, b;
-		unsigned k, bits, ci;
+	while (end - p > 16 && rl <= lim && cnt < LANE_WORDS) {
+		unsigned k = (unsigned)__builtin_ctz(non_letters16(p) | 0x10000), bits, ci;
+		uint64_t a, b;
 		uint8_t *r;
 
-		if (cset[*p] == DCC_FC_SP) {
-			++p;
-			continue;
-		}
-		w0 = dcc_load64(p);
-		w1 = dcc_load64(p + 8);
-		n0 = non_letters(w0);
-		n1 = non_letters(w1);
-		k = n0   ? (unsigned)__builtin_ctzll(n0) >> 3
-		    : n1 ? 8 + ((unsigned)__builtin_ctzll(n1) >> 3)
-		         : 16;
-		if (k == 0 || k == 16 || cset[p[k]] != DCC_FC_SP)
+		if (k == 16 || cset[p[k]] != DCC_FC_SP)
 			break;
 		/* ASCII letters OR 0x20 are their class in both tables */
-		a = (w0 | lc) & dcc_len_mask[k][0];
-		b = (w1 | lc) & dcc_len_mask[k][1];
-		/* no dictionary word is shorter than 3: those answer 0 */
+		a = (dcc_load64(p) | lc) & dcc_len_mask[k][0];
+		b = (dcc_load64(p + 8) | lc) & dcc_len_mask[k][1];
+		/* the empty word is in the zeroed cache with no language */
 		ci = (unsigned)(((a ^ (b * 0x9e3779b97f4a7c15u)) * 0xc2b2ae3d27d4eb4fu) >>
 		                (64 - DCC_WCACHE_BITS));
 		if (z->wc_key[ci][0] == a && z->wc_key[ci][1] == b) {
@@ -324,7 +338,7 @@ static const uint8_t *fast_words(struct dcc_fuz2 *z, const uint8_t *p, const uin
 		r = rec + rl;
 		store64(r, a);
 		store64(r + 8, b);
-		hdr[rn] = (uint8_t)(bits << 4 | (k - 1));
+		hdr[rn] = (uint8_t)(bits << 4 | ((k - 1) & 15));
 		rl += k & -(size_t)(bits != 0);
 		rn += bits != 0;
 		wt += lang_lanes[bits];
@@ -353,8 +367,7 @@ static size_t fuz2_tokens(struct drp_dcc_state *s, const uint8_t *p, size_t n)
 		const uint8_t *q;
 		unsigned k;
 
-		if (end - p >= 16 && !z->oom && !z->spilled &&
-		    z->rec_cap - z->rec_len >= DCC_WORD) {
+		if (end - p > 16 && !z->oom && !z->spilled && z->rec_cap - z->rec_len >= DCC_WORD) {
 			p = fast_words(z, p, end, cset, lmask, &btotal);
 			if (p == end)
 				break;
