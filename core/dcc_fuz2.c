@@ -248,6 +248,7 @@ static const uint8_t *scan_letters(const uint8_t *q, const uint8_t *end, const u
  * the end of the input) leaves the run so far in the word state for the
  * byte-wise loop.  Returns the bytes consumed.
  */
+#if !defined(__SSE2__)
 /* 0x80 in every byte of w that is not an ASCII letter (see scan_letters;
  * bytes after the first such one may be wrong) */
 static inline uint64_t non_letters(uint64_t w)
@@ -258,6 +259,7 @@ static inline uint64_t non_letters(uint64_t w)
 
 	return ~((x + ge_a) & ~(x + gt_z) & ~w) & hi;
 }
+#endif
 
 /* bit 16i for each language bit i: the four word counters as 16-bit lanes */
 static const uint64_t lang_lanes[16] = {
