@@ -325,7 +325,8 @@ static const uint8_t *fast_words(struct dcc_fuz2 *z, const uint8_t *p, const uin
 		/* ASCII letters OR 0x20 are their class in both tables */
 		a = (dcc_load64(p) | lc) & dcc_len_mask[k][0];
 		b = (dcc_load64(p + 8) | lc) & dcc_len_mask[k][1];
-		/* the empty word is in the zeroed cache with no language */
+		/* an empty run (a separator) is the key 0: the zeroed cache or,
+		 * once a word took that entry, the dictionary answers 0 */
 		ci = (unsigned)(((a ^ (b * 0x9e3779b97f4a7c15u)) * 0xc2b2ae3d27d4eb4fu) >>
 		                (64 - DCC_WCACHE_BITS));
 		if (z->wc_key[ci][0] == a && z->wc_key[ci][1] == b) {
