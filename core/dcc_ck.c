@@ -789,6 +789,8 @@ struct drp_dcc_ck_ctx *drp_dcc_ck_ctx_new(void)
 	w->st.fuz2.rec_cap = 0;
 	for (int i = 0; i < DCC_FUZ2_LANGS; i++)
 		w->st.fuz2.lmd5[i] = NULL;
+	memset(w->st.fuz2.wc_key, 0, sizeof(w->st.fuz2.wc_key));
+	memset(w->st.fuz2.wc_bits, 0, sizeof(w->st.fuz2.wc_bits));
 	/* one explicit fetch per context instead of one per digest */
 	w->h.md = EVP_MD_fetch(NULL, "MD5", NULL);
 	w->h.ctx = EVP_MD_CTX_new();

@@ -80,11 +80,12 @@ int drp_dcc_checksums(const uint8_t *msg, size_t len, const struct drp_envelope 
 
 /*
  * The same with the working state kept between messages: a context holds
- * the MD5 implementation, the OpenSSL digest contexts and the ~40 KB of
+ * the MD5 implementation, the OpenSSL digest contexts and the ~60 KB of
  * per-message state, so a caller checksumming many messages (a worker, a
  * benchmark) pays for them once.  A context serves one message at a time;
- * it carries nothing from one message to the next.  NULL when out of
- * memory or when MD5 is unavailable.
+ * nothing of one message changes the checksums of the next (what it keeps,
+ * a cache of dictionary answers, memoises a fixed function).  NULL when
+ * out of memory or when MD5 is unavailable.
  */
 struct drp_dcc_ck_ctx;
 struct drp_dcc_ck_ctx *drp_dcc_ck_ctx_new(void);

@@ -13,6 +13,9 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define DCC_HDR_CK_MAX 1024              /* header bytes a checksum sees */
 #define DCC_IO_BUF (20 * DCC_HDR_CK_MAX) /* dccproc's line and body buffer */
@@ -32,6 +35,8 @@
 #define DCC_FUZ2_FEW_WORDS 100
 #define DCC_FUZ2_MIN_WORDS 8
 #define DCC_WORD 16 /* CK_WORD */
+#define DCC_WCACHE_BITS 10
+#define DCC_WCACHE (1u << DCC_WCACHE_BITS) /* Fuz2's word cache */
 
 /* character classes of the Fuz2 tables (values >= 'a' are letters) */
 #define DCC_FC_SP 0x20
@@ -94,12 +99,14 @@ struct dcc_fuz2 {
 	struct dcc_fuz2_lang lang[DCC_FUZ2_LANGS];
 	/* The reference keeps one MD5 per language and uses the one that
 	 * counted most words.  The same digest comes from recording the
-	 * dictionary words (a byte of language bits << 4 | length - 1, then
-	 * the word's bytes; each entry is written as 17 bytes and the next
-	 * one overwrites the excess) and hashing only the winner's at the
-	 * end: one stream instead of four. */
+	 * dictionary words and hashing only the winner's at the end: one
+	 * stream instead of four.  The record is the words' bytes back to
+	 * back in rec[0, rec_len) (each written as 16 bytes, the next one
+	 * overwriting the excess), and one byte per word, language bits << 4
+	 * | length - 1, in rec[rec_cap, rec_cap + rec_n): a dictionary word
+	 * has 3 letters or more, so rec_cap / 2 bytes hold them. */
 	uint8_t *rec;
-	size_t rec_len, rec_cap;
+	size_t rec_len, rec_cap, rec_n;
 	int oom;
 	EVP_MD_CTX *md5;
 	/* Past DCC_FUZ2_REC_MAX bytes of record (a huge text) the record is
@@ -110,6 +117,13 @@ struct dcc_fuz2 {
 	EVP_MD_CTX *lmd5[DCC_FUZ2_LANGS];
 	unsigned lblen[DCC_FUZ2_LANGS];
 	uint8_t lbuf[DCC_FUZ2_LANGS][1024 + 2 * DCC_WORD];
+	/* Recent dictionary answers, direct-mapped by the word: a message
+	 * repeats few words, and this small table stays in the L1 cache where
+	 * the dictionary (two dependent loads into half a megabyte) does not.
+	 * It memoises a fixed function, so it may outlive a message; all
+	 * zeros is valid (the empty word, which no dictionary holds). */
+	uint64_t wc_key[DCC_WCACHE][2];
+	uint8_t wc_bits[DCC_WCACHE];
 };
 
 #define DCC_FUZ2_REC_MAX (1u << 20)
@@ -214,6 +228,46 @@ static inline uint64_t dcc_load64(const uint8_t *p)
 	return v;
 }
 
+/* the low len bytes of a 16-byte word, as its two little-endian halves */
+static const uint64_t dcc_len_mask[17][2] = {
+    {0, 0},
+    {0xff, 0},
+    {0xffff, 0},
+    {0xffffff, 0},
+    {0xffffffff, 0},
+    {0xffffffffff, 0},
+    {0xffffffffffff, 0},
+    {0xffffffffffffff, 0},
+    {~(uint64_t)0, 0},
+    {~(uint64_t)0, 0xff},
+    {~(uint64_t)0, 0xffff},
+    {~(uint64_t)0, 0xffffff},
+    {~(uint64_t)0, 0xffffffff},
+    {~(uint64_t)0, 0xffffffffff},
+    {~(uint64_t)0, 0xffffffffffff},
+    {~(uint64_t)0, 0xffffffffffffff},
+    {~(uint64_t)0, ~(uint64_t)0},
+};
+
+/* bit j set when entry j of the bucket at e has the length and fingerprint
+ * of want */
+static inline unsigned dcc_dict_candidates(const uint32_t *e, uint32_t want)
+{
+#if defined(__SSE2__)
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)e);
+
+	v = _mm_and_si128(v, _mm_set1_epi32(0x3e1f));
+	return (unsigned)_mm_movemask_ps(
+	    _mm_castsi128_ps(_mm_cmpeq_epi32(v, _mm_set1_epi32((int)want))));
+#else
+	unsigned m = 0;
+
+	for (unsigned j = 0; j < DCC_DICT_BUCKET; j++)
+		m |= (unsigned)((e[j] & 0x3e1f) == want) << j;
+	return m;
+#endif
+}
+
 /*
  * Language bits of a word of len (1..16) bytes packed little-endian into a
  * (bytes 0-7) and b (bytes 8-15), zero beyond len.  Inline because Fuz2
@@ -222,30 +276,40 @@ static inline uint64_t dcc_load64(const uint8_t *p)
  * length, spares almost every look at the word pool.  All entries of a
  * bucket are tested at once; only a full bucket sends the search on.
  */
-static inline unsigned drp_dcc_dict_lookup_packed(uint64_t a, uint64_t b, size_t len)
+static inline __attribute__((always_inline)) unsigned
+drp_dcc_dict_lookup_packed(uint64_t a, uint64_t b, size_t len)
 {
 	const uint32_t nb = DCC_DICT_SLOTS / DCC_DICT_BUCKET;
 	uint32_t h, bk, want;
+	uint64_t ma, mb;
 
 	if (len == 0 || len > 16)
 		return 0;
+	/* tables, not conditions: word lengths follow no pattern either */
+	ma = dcc_len_mask[len][0];
+	mb = dcc_len_mask[len][1];
 	h = (uint32_t)(((a ^ (b * 0x9e3779b97f4a7c15u)) * 0xff51afd7ed558ccdu) >> 43);
 	want = ((uint32_t)len << 9) | (h & 31);
 	for (bk = (h >> 5) & (nb - 1);; bk = (bk + 1) & (nb - 1)) {
 		const uint32_t *e = &drp_dcc_dict_slots[bk * DCC_DICT_BUCKET];
-		unsigned m = 0;
+		unsigned m = dcc_dict_candidates(e, want), hit;
+		/* no candidate: entry 0 is compared and the answer dropped */
+		uint32_t x = e[__builtin_ctz(m | (1u << DCC_DICT_BUCKET)) & (DCC_DICT_BUCKET - 1)];
+		const uint8_t *w = (const uint8_t *)drp_dcc_dict_pool + (x >> 14);
 
-		for (unsigned j = 0; j < DCC_DICT_BUCKET; j++)
-			m |= (unsigned)((e[j] & 0x3e1f) == want) << j;
-		while (m != 0) {
-			uint32_t x = e[__builtin_ctz(m)];
-			const uint8_t *w = (const uint8_t *)drp_dcc_dict_pool + (x >> 14);
-			uint64_t ma = ~(uint64_t)0 >> (len >= 8 ? 0 : 64 - 8 * len);
-			uint64_t mb = len <= 8 ? 0 : ~(uint64_t)0 >> (128 - 8 * len);
-
+		hit = (unsigned)(m != 0) & (unsigned)((dcc_load64(w) & ma) == a) &
+		      (unsigned)((dcc_load64(w + 8) & mb) == b);
+		if (__builtin_expect((m & (m - 1)) == 0 && (hit | (e[DCC_DICT_BUCKET - 1] == 0)),
+		                     1))
+			return ((x >> 5) & 15) & -hit;
+		if (hit)
+			return (x >> 5) & 15;
+		/* further candidates, then the next bucket when this one is full */
+		for (m &= m - 1; m != 0; m &= m - 1) {
+			x = e[__builtin_ctz(m)];
+			w = (const uint8_t *)drp_dcc_dict_pool + (x >> 14);
 			if ((dcc_load64(w) & ma) == a && (dcc_load64(w + 8) & mb) == b)
 				return (x >> 5) & 15;
-			m &= m - 1;
 		}
 		if (e[DCC_DICT_BUCKET - 1] == 0)
 			return 0;

@@ -84,10 +84,11 @@ int drp_dcc_body_init(struct drp_dcc_state *s, const EVP_MD *md)
 	return 0;
 }
 
-/* 1 for every byte the Body checksum keeps: all but SP, TAB, CR, '=' */
+/* 1 for every byte the Body checksum keeps: all but SP, TAB, CR, '=' and
+ * LF (a line end is never hashed; it only starts the "\n>From" match) */
 #define K16 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
 static const uint8_t body_keep[256] = {
-    1,   1,   1,   1,   1,   1,   1,   1,   1,   0,   1,   1,   1, 0, 1, 1, K16,
+    1,   1,   1,   1,   1,   1,   1,   1,   1,   0,   0,   1,   1, 0, 1, 1, K16,
     0,   1,   1,   1,   1,   1,   1,   1,   1,   1,   1,   1,   1, 1, 1, 1, /* ' ' */
     1,   1,   1,   1,   1,   1,   1,   1,   1,   1,   1,   1,   1, 0, 1, 1, /* '=' */
     K16, K16, K16, K16, K16, K16, K16, K16, K16, K16, K16, K16,
@@ -112,11 +113,12 @@ static void body_sum(struct drp_dcc_state *s, const uint8_t *p, size_t n)
 	while (p < end) {
 		uint8_t c;
 
-		if (flen == 0) {
-			/* the common case: up to the next line end, in pieces
-			 * that fit the buffer, without a test per byte */
-			const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
-			const uint8_t *stop = nl ? nl : end;
+		/* Only a '>' right after a line end needs the byte-wise match,
+		 * so everything up to the next '>' goes through the table (the
+		 * '>' itself too when no line end precedes it). */
+		if (flen == 0 || (flen == 1 && *p != '>')) {
+			const uint8_t *gt = memchr(p + 1, '>', (size_t)(end - p - 1));
+			const uint8_t *stop = gt ? gt : end;
 
 			while (p < stop) {
 				size_t m = (size_t)(stop - p), i;
@@ -148,10 +150,7 @@ static void body_sum(struct drp_dcc_state *s, const uint8_t *p, size_t n)
 					blen = 0;
 				}
 			}
-			if (nl == NULL)
-				break;
-			++p;
-			flen = 1;
+			flen = p[-1] == '\n';
 			continue;
 		}
 		c = *p++;

@@ -34,6 +34,7 @@ void drp_dcc_fuz2_init(struct drp_dcc_state *s)
 		z->lang[i].wtotal = 0;
 	}
 	z->rec_len = 0;
+	z->rec_n = 0;
 	z->oom = 0;
 	z->spilled = 0;
 }
@@ -52,7 +53,7 @@ static void lang_put(struct dcc_fuz2 *z, int i, const uint8_t *w, unsigned wl)
 
 static void spill(struct dcc_fuz2 *z)
 {
-	size_t k;
+	size_t k, off;
 	int i;
 
 	for (i = 0; i < DCC_FUZ2_LANGS; i++) {
@@ -64,14 +65,16 @@ static void spill(struct dcc_fuz2 *z)
 			return;
 		}
 	}
-	for (k = 0; k < z->rec_len; k += 1 + (z->rec[k] & 15) + 1) {
-		unsigned h = z->rec[k];
+	for (k = 0, off = 0; k < z->rec_n; k++) {
+		unsigned h = z->rec[z->rec_cap + k];
 
 		for (i = 0; i < DCC_FUZ2_LANGS; i++)
 			if ((h >> 4) & (1u << i))
-				lang_put(z, i, &z->rec[k + 1], (h & 15) + 1);
+				lang_put(z, i, &z->rec[off], (h & 15) + 1);
+		off += (h & 15) + 1;
 	}
 	z->rec_len = 0;
+	z->rec_n = 0;
 	z->spilled = 1;
 }
 
@@ -91,7 +94,7 @@ __attribute__((noinline)) static void add_word_slow(struct dcc_fuz2 *z, unsigned
 	uint8_t *r, word[DCC_WORD];
 	int i;
 
-	if (!z->spilled && z->rec_len + 1 + DCC_WORD > DCC_FUZ2_REC_MAX)
+	if (!z->spilled && z->rec_len + DCC_WORD > DCC_FUZ2_REC_MAX)
 		spill(z);
 	if (z->oom)
 		return;
@@ -103,22 +106,23 @@ __attribute__((noinline)) static void add_word_slow(struct dcc_fuz2 *z, unsigned
 				lang_put(z, i, word, z->wlen);
 		return;
 	}
-	if (z->rec_cap - z->rec_len < 1 + DCC_WORD) {
+	if (z->rec_cap - z->rec_len < DCC_WORD) {
 		size_t cap = z->rec_cap ? 2 * z->rec_cap : 8192;
 
-		r = realloc(z->rec, cap);
+		/* the words stay, the length bytes move to the new end */
+		r = realloc(z->rec, cap + cap / 2);
 		if (r == NULL) {
 			z->oom = 1;
 			return;
 		}
+		memmove(r + cap, r + z->rec_cap, z->rec_n);
 		z->rec = r;
 		z->rec_cap = cap;
 	}
-	r = &z->rec[z->rec_len];
-	r[0] = (uint8_t)(bits << 4 | (z->wlen - 1));
-	store64(r + 1, z->wa);
-	store64(r + 9, z->wb);
-	z->rec_len += 1 + z->wlen;
+	store64(&z->rec[z->rec_len], z->wa);
+	store64(&z->rec[z->rec_len + 8], z->wb);
+	z->rec[z->rec_cap + z->rec_n++] = (uint8_t)(bits << 4 | (z->wlen - 1));
+	z->rec_len += z->wlen;
 }
 
 /* The word in z->wa, z->wb, z->wlen is complete: count and record it
@@ -133,7 +137,7 @@ static void add_word(struct dcc_fuz2 *z, unsigned lmask)
 		return;
 	/* the record never grows past DCC_FUZ2_REC_MAX and is emptied when
 	 * spilled, so room in it means no spill and no allocation is due */
-	if (z->rec_cap - z->rec_len < 1 + DCC_WORD || z->spilled) {
+	if (z->rec_cap - z->rec_len < DCC_WORD || z->spilled) {
 		if (bits == 0)
 			return;
 		for (int i = 0; i < DCC_FUZ2_LANGS; i++) {
@@ -161,10 +165,11 @@ static void add_word(struct dcc_fuz2 *z, unsigned lmask)
 	z->lang[2].wsummed += wlen & -b2;
 	z->lang[3].wsummed += wlen & -b3;
 	r = &z->rec[z->rec_len];
-	r[0] = (uint8_t)(bits << 4 | (wlen - 1));
-	store64(r + 1, z->wa);
-	store64(r + 9, z->wb);
-	z->rec_len += (1 + wlen) & -(size_t)(bits != 0);
+	store64(r, z->wa);
+	store64(r + 8, z->wb);
+	z->rec[z->rec_cap + z->rec_n] = (uint8_t)(bits << 4 | (wlen - 1));
+	z->rec_len += wlen & -(size_t)(bits != 0);
+	z->rec_n += bits != 0;
 }
 
 /* the languages a word may count for in the current entity */
@@ -243,6 +248,118 @@ static const uint8_t *scan_letters(const uint8_t *q, const uint8_t *end, const u
  * the end of the input) leaves the run so far in the word state for the
  * byte-wise loop.  Returns the bytes consumed.
  */
+#if !defined(__SSE2__)
+/* 0x80 in every byte of w that is not an ASCII letter (see scan_letters;
+ * bytes after the first such one may be wrong) */
+static inline uint64_t non_letters(uint64_t w)
+{
+	static const uint64_t hi = 0x8080808080808080u, lc = 0x2020202020202020u,
+	                      ge_a = 0x1f1f1f1f1f1f1f1fu, gt_z = 0x0505050505050505u;
+	uint64_t x = w | lc;
+
+	return ~((x + ge_a) & ~(x + gt_z) & ~w) & hi;
+}
+#endif
+
+/* bit 16i for each language bit i: the four word counters as 16-bit lanes */
+static const uint64_t lang_lanes[16] = {
+    0x0000000000000000u, 0x0000000000000001u, 0x0000000000010000u, 0x0000000000010001u,
+    0x0000000100000000u, 0x0000000100000001u, 0x0000000100010000u, 0x0000000100010001u,
+    0x0001000000000000u, 0x0001000000000001u, 0x0001000000010000u, 0x0001000000010001u,
+    0x0001000100000000u, 0x0001000100000001u, 0x0001000100010000u, 0x0001000100010001u,
+};
+
+/* words between flushes of the lanes: 15 letters a word must not carry
+ * a lane past 16 bits */
+#define LANE_WORDS 4096
+
+/* bit i set when byte i of the 16 at p is not an ASCII letter */
+static inline unsigned non_letters16(const uint8_t *p)
+{
+#if defined(__SSE2__)
+	/* as signed bytes, c | 0x20 is in 'a'..'z' only for ASCII letters:
+	 * bytes >= 0x80 are negative */
+	__m128i x =
+	    _mm_or_si128(_mm_loadu_si128((const __m128i *)(const void *)p), _mm_set1_epi8(0x20));
+	__m128i l = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('a' - 1)),
+	                          _mm_cmplt_epi8(x, _mm_set1_epi8('z' + 1)));
+
+	return ~(unsigned)_mm_movemask_epi8(l) & 0xffff;
+#else
+	uint64_t n0 = non_letters(dcc_load64(p)), n1 = non_letters(dcc_load64(p + 8));
+	unsigned m = 0;
+
+	/* only the lowest set bit is used, and non_letters is exact up to it */
+	for (int i = 0; i < 8; i++)
+		m |= (unsigned)((n0 >> (8 * i + 7)) & 1) << i | (unsigned)((n1 >> (8 * i + 7)) & 1)
+		                                                    << (i + 8);
+	return m;
+#endif
+}
+
+/*
+ * The bulk of plain text: a run of 0..15 ASCII letters followed by a
+ * separator, with 17 bytes readable.  An empty run is a separator; the
+ * others are words, answered from the word cache when they are in it, and
+ * recorded and counted with no branch on their length or on the answer,
+ * the counters kept in registers until the loop ends.  Anything else
+ * returns to the caller, which takes that token the general way.  Needs
+ * room in the record for a word and no spill (the caller checks).
+ */
+static const uint8_t *fast_words(struct dcc_fuz2 *z, const uint8_t *p, const uint8_t *end,
+                                 const uint8_t *cset, unsigned lmask, unsigned *btotal)
+{
+	static const uint64_t lc = 0x2020202020202020u;
+	uint8_t *rec = z->rec, *hdr = z->rec + z->rec_cap;
+	size_t rl = z->rec_len, rn = z->rec_n, lim = z->rec_cap - DCC_WORD;
+	uint64_t wt = 0, ws = 0;
+	unsigned bt = *btotal, cnt = 0;
+
+	while (end - p > 16 && rl <= lim && cnt < LANE_WORDS) {
+		unsigned k = (unsigned)__builtin_ctz(non_letters16(p) | 0x10000), bits, ci;
+		uint64_t a, b;
+		uint8_t *r;
+
+		if (k == 16 || cset[p[k]] != DCC_FC_SP)
+			break;
+		/* ASCII letters OR 0x20 are their class in both tables */
+		a = (dcc_load64(p) | lc) & dcc_len_mask[k][0];
+		b = (dcc_load64(p + 8) | lc) & dcc_len_mask[k][1];
+		/* an empty run (a separator) is the key 0: the zeroed cache or,
+		 * once a word took that entry, the dictionary answers 0 */
+		ci = (unsigned)(((a ^ (b * 0x9e3779b97f4a7c15u)) * 0xc2b2ae3d27d4eb4fu) >>
+		                (64 - DCC_WCACHE_BITS));
+		if (z->wc_key[ci][0] == a && z->wc_key[ci][1] == b) {
+			bits = z->wc_bits[ci];
+		} else {
+			bits = drp_dcc_dict_lookup_packed(a, b, k);
+			z->wc_key[ci][0] = a;
+			z->wc_key[ci][1] = b;
+			z->wc_bits[ci] = (uint8_t)bits;
+		}
+		bits &= lmask;
+		r = rec + rl;
+		store64(r, a);
+		store64(r + 8, b);
+		hdr[rn] = (uint8_t)(bits << 4 | ((k - 1) & 15));
+		rl += k & -(size_t)(bits != 0);
+		rn += bits != 0;
+		wt += lang_lanes[bits];
+		ws += lang_lanes[bits] * k;
+		++cnt;
+		bt += k;
+		p += k + 1;
+	}
+	z->rec_len = rl;
+	z->rec_n = rn;
+	for (int i = 0; i < DCC_FUZ2_LANGS; i++) {
+		z->lang[i].wtotal += (unsigned)(wt >> (16 * i)) & 0xffff;
+		z->lang[i].wsummed += (unsigned)(ws >> (16 * i)) & 0xffff;
+	}
+	*btotal = bt;
+	return p;
+}
+
 static size_t fuz2_tokens(struct drp_dcc_state *s, const uint8_t *p, size_t n)
 {
 	struct dcc_fuz2 *z = &s->fuz2;
@@ -253,6 +370,11 @@ static size_t fuz2_tokens(struct drp_dcc_state *s, const uint8_t *p, size_t n)
 		const uint8_t *q;
 		unsigned k;
 
+		if (end - p > 16 && !z->oom && !z->spilled && z->rec_cap - z->rec_len >= DCC_WORD) {
+			p = fast_words(z, p, end, cset, lmask, &btotal);
+			if (p == end)
+				break;
+		}
 		if (cset[*p] == DCC_FC_SP) {
 			++p;
 			continue;
@@ -467,8 +589,8 @@ int drp_dcc_fuz2_fin(struct drp_dcc_state *s, uint8_t sum[16])
 {
 	struct dcc_fuz2 *z = &s->fuz2;
 	uint8_t buf[4096 + 2 * DCC_WORD];
-	unsigned len = 16, blen = 0, bit;
-	size_t k;
+	unsigned len = 16, blen = 0, all;
+	size_t k, off;
 	int i, win = 0;
 
 	for (i = 1; i < DCC_FUZ2_LANGS; i++)
@@ -493,15 +615,23 @@ int drp_dcc_fuz2_fin(struct drp_dcc_state *s, uint8_t sum[16])
 		EVP_DigestFinal_ex(c, sum, &len);
 		return 1;
 	}
-	/* the winner's words, in order, without separators */
-	bit = 1u << win;
-	for (k = 0; k < z->rec_len; k += 1 + (z->rec[k] & 15) + 1) {
-		unsigned h = z->rec[k];
+	/* the winner's words, in order, without separators: the whole record
+	 * when every word in it counts for the winner */
+	for (k = 0, all = 0xff; k < z->rec_n; k++)
+		all &= z->rec[z->rec_cap + k];
+	if ((all >> (4 + win)) & 1) {
+		if (z->rec_len != 0)
+			EVP_DigestUpdate(z->md5, z->rec, z->rec_len);
+	} else {
+		for (k = 0, off = 0; k < z->rec_n; k++) {
+			unsigned h = z->rec[z->rec_cap + k], wl = (h & 15) + 1;
 
-		if ((h >> 4) & bit) {
-			/* a fixed 16-byte copy; only the word's bytes count */
-			memcpy(&buf[blen], &z->rec[k + 1], DCC_WORD);
-			blen += (h & 15) + 1;
+			/* every word is copied (16 bytes, fixed) and only the
+			 * winner's kept: a word's languages are no pattern to
+			 * branch on */
+			memcpy(&buf[blen], &z->rec[off], DCC_WORD);
+			blen += wl & -((h >> (4 + win)) & 1u);
+			off += wl;
 			if (blen >= 4096) {
 				EVP_DigestUpdate(z->md5, buf, blen);
 				blen = 0;
