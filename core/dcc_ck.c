@@ -784,9 +784,13 @@ struct drp_dcc_ck_ctx *drp_dcc_ck_ctx_new(void)
 		return NULL;
 	/* the 20 KB line buffer needs no clearing */
 	w = &c->w;
-	w->st.body_md5 = w->st.fuz1.md5 = w->st.fuz2.md5 = NULL;
+	w->st.body_md5 = w->st.fuz1.md5 = NULL;
 	w->st.fuz2.rec = NULL;
 	w->st.fuz2.rec_cap = 0;
+	w->st.fuz2.win = NULL;
+	w->st.fuz2.win_cap = 0;
+	w->st.bacc = NULL;
+	w->st.bacc_cap = 0;
 	for (int i = 0; i < DCC_FUZ2_LANGS; i++)
 		w->st.fuz2.lmd5[i] = NULL;
 	memset(w->st.fuz2.wc_key, 0, sizeof(w->st.fuz2.wc_key));

@@ -108,11 +108,13 @@ struct dcc_fuz2 {
 	uint8_t *rec;
 	size_t rec_len, rec_cap, rec_n;
 	int oom;
-	EVP_MD_CTX *md5;
 	/* Past DCC_FUZ2_REC_MAX bytes of record (a huge text) the record is
 	 * replayed into one MD5 per language, the reference's way, and the
 	 * words go straight to those from then on: memory stays bounded. */
 	int spilled;
+	/* the winner's stream, gathered at the end to be hashed with Body's */
+	uint8_t *win;
+	size_t win_cap;
 	const EVP_MD *md;
 	EVP_MD_CTX *lmd5[DCC_FUZ2_LANGS];
 	unsigned lblen[DCC_FUZ2_LANGS];
@@ -127,6 +129,11 @@ struct dcc_fuz2 {
 };
 
 #define DCC_FUZ2_REC_MAX (1u << 20)
+#define DCC_BODY_ACC_MAX (4u << 20)
+/* A buffer up to this size is kept for the next message: a fresh large
+ * allocation costs a page fault per 4 KiB touched, more than hashing
+ * them.  At most three (Body, Fuz2 record and stream) stay allocated. */
+#define DCC_KEEP_MAX (1024u * 1024)
 
 struct drp_dcc_state {
 	/* MIME walker (9.2) */
@@ -151,10 +158,16 @@ struct drp_dcc_state {
 		uint32_t quantum;
 		int cnt;
 	} b64;
-	/* Body (9.1) */
+	/* Body (9.1).  The kept bytes are gathered (bacc) and hashed at the
+	 * end in one interleaved pass with Fuz2's stream (core/md5x2), unless
+	 * they outgrow DCC_BODY_ACC_MAX or memory: then they stream into
+	 * body_md5 (bstream). */
 	unsigned body_total;
 	unsigned flen;
 	EVP_MD_CTX *body_md5;
+	uint8_t *bacc;
+	size_t bacc_len, bacc_cap;
+	int bstream;
 	struct dcc_url url;
 	struct dcc_fuz1 fuz1;
 	struct dcc_fuz2 fuz2;
@@ -194,7 +207,9 @@ int drp_dcc_cref(struct dcc_cref *c, uint8_t b);
 /* dcc_fuz2.c */
 void drp_dcc_fuz2_init(struct drp_dcc_state *s);
 void drp_dcc_fuz2(struct drp_dcc_state *s, const uint8_t *p, size_t n);
-int drp_dcc_fuz2_fin(struct drp_dcc_state *s, uint8_t sum[16]);
+/* 0 no Fuz2 sum; 1 the sum is in sum; 2 the sum is the MD5 of the *n
+ * bytes at *p (valid until the next message), for the caller to hash. */
+int drp_dcc_fuz2_fin(struct drp_dcc_state *s, uint8_t sum[16], const uint8_t **p, size_t *n);
 
 /* dcc_tables.c (generated) */
 struct drp_dcc_entity {

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "dcc_ck_int.h"
+#include "md5x2.h"
 
 #define BODY_BUF 4096   /* batching only: the digest does not depend on it */
 #define DECODE_BUF 1024 /* decoder pieces, one hasher call each: part of the sum */
@@ -34,11 +35,27 @@ void drp_dcc_body_free(struct drp_dcc_state *s)
 {
 	free_ctx(&s->body_md5);
 	free_ctx(&s->fuz1.md5);
-	free_ctx(&s->fuz2.md5);
 	for (int i = 0; i < DCC_FUZ2_LANGS; i++)
 		free_ctx(&s->fuz2.lmd5[i]);
 	free(s->fuz2.rec);
 	s->fuz2.rec = NULL;
+	s->fuz2.rec_cap = 0;
+	free(s->fuz2.win);
+	s->fuz2.win = NULL;
+	s->fuz2.win_cap = 0;
+	free(s->bacc);
+	s->bacc = NULL;
+	s->bacc_cap = 0;
+}
+
+/* free a buffer too big to keep for the next message */
+static void trim(uint8_t **p, size_t *cap)
+{
+	if (*cap > DCC_KEEP_MAX) {
+		free(*p);
+		*p = NULL;
+		*cap = 0;
+	}
 }
 
 /* a context for a new digest: the one of an earlier message if any */
@@ -51,12 +68,10 @@ static int new_md5(EVP_MD_CTX **c, const EVP_MD *md)
 
 void drp_dcc_body_done(struct drp_dcc_state *s)
 {
-	/* a big word record is not kept for the next message */
-	if (s->fuz2.rec_cap > 64 * 1024) {
-		free(s->fuz2.rec);
-		s->fuz2.rec = NULL;
-		s->fuz2.rec_cap = 0;
-	}
+	/* a big message's buffers are not kept for the next one */
+	trim(&s->fuz2.rec, &s->fuz2.rec_cap);
+	trim(&s->fuz2.win, &s->fuz2.win_cap);
+	trim(&s->bacc, &s->bacc_cap);
 }
 
 int drp_dcc_body_init(struct drp_dcc_state *s, const EVP_MD *md)
@@ -72,8 +87,10 @@ int drp_dcc_body_init(struct drp_dcc_state *s, const EVP_MD *md)
 	s->url.doms = 0;
 	s->url.dom_start = 0;
 	s->body_total = 0;
+	s->bacc_len = 0;
+	s->bstream = 0;
 	s->flen = 1; /* as if a LF preceded the body */
-	ok = new_md5(&s->body_md5, md) && new_md5(&s->fuz1.md5, md) && new_md5(&s->fuz2.md5, md);
+	ok = new_md5(&s->body_md5, md) && new_md5(&s->fuz1.md5, md);
 	if (!ok) {
 		drp_dcc_body_free(s);
 		return -1;
@@ -95,9 +112,40 @@ static const uint8_t body_keep[256] = {
 };
 #undef K16
 
+/* room for n more gathered Body bytes; -1 past DCC_BODY_ACC_MAX or memory */
+static int bacc_room(struct drp_dcc_state *s, size_t n)
+{
+	size_t need = s->bacc_len + n, cap = s->bacc_cap ? s->bacc_cap : 16384;
+	uint8_t *p;
+
+	if (need > DCC_BODY_ACC_MAX)
+		return -1;
+	while (cap < need)
+		cap *= 2;
+	if (cap > DCC_BODY_ACC_MAX)
+		cap = DCC_BODY_ACC_MAX;
+	p = realloc(s->bacc, cap);
+	if (p == NULL)
+		return -1;
+	s->bacc = p;
+	s->bacc_cap = cap;
+	return 0;
+}
+
 static void body_flush(struct drp_dcc_state *s, const uint8_t *buf, unsigned blen)
 {
 	s->body_total += blen;
+	if (!s->bstream) {
+		if (s->bacc_cap - s->bacc_len >= blen || bacc_room(s, blen) == 0) {
+			memcpy(s->bacc + s->bacc_len, buf, blen);
+			s->bacc_len += blen;
+			return;
+		}
+		/* from here on the old way: what was gathered, then the rest */
+		s->bstream = 1;
+		EVP_DigestUpdate(s->body_md5, s->bacc, s->bacc_len);
+		s->bacc_len = 0;
+	}
 	EVP_DigestUpdate(s->body_md5, buf, blen);
 }
 
@@ -409,15 +457,29 @@ void drp_dcc_body_fin(struct drp_dcc_state *s, uint8_t body[16], int *body_ok, u
                       int *fuz1_ok, uint8_t fuz2[16], int *fuz2_ok)
 {
 	unsigned len = 16;
+	const uint8_t *fp = NULL;
+	size_t fn = 0;
+	int fz;
 
 	/* flush the URL scanner and the line buffers */
 	drp_dcc_fuz1(s, (const uint8_t *)"\n", 1);
 	drp_dcc_fuz2(s, (const uint8_t *)"\n", 1);
 
-	EVP_DigestFinal_ex(s->body_md5, body, &len);
 	*body_ok = s->body_total >= DCC_MIN_SUM;
 	*fuz1_ok = drp_dcc_fuz1_fin(s, fuz1);
-	*fuz2_ok = drp_dcc_fuz2_fin(s, fuz2);
+	fz = drp_dcc_fuz2_fin(s, fuz2, &fp, &fn);
+	*fuz2_ok = fz != 0;
+	if (s->bstream) {
+		EVP_DigestFinal_ex(s->body_md5, body, &len);
+		if (fz == 2)
+			EVP_Digest(fp, fn, fuz2, &len, s->fuz2.md, NULL);
+	} else if (fz == 2) {
+		/* the two long streams in one interleaved pass */
+		drp_md5x2(s->bacc, s->bacc_len, fp, fn, body, fuz2);
+	} else {
+		EVP_Digest(s->bacc_len ? s->bacc : (const uint8_t *)"", s->bacc_len, body, &len,
+		           s->fuz2.md, NULL);
+	}
 	if (s->fuz2.oom)
 		*fuz2_ok = -1;
 }

@@ -585,13 +585,12 @@ void drp_dcc_fuz2(struct drp_dcc_state *s, const uint8_t *p, size_t n)
 	}
 }
 
-int drp_dcc_fuz2_fin(struct drp_dcc_state *s, uint8_t sum[16])
+int drp_dcc_fuz2_fin(struct drp_dcc_state *s, uint8_t sum[16], const uint8_t **p, size_t *n)
 {
 	struct dcc_fuz2 *z = &s->fuz2;
-	uint8_t buf[4096 + 2 * DCC_WORD];
-	unsigned len = 16, blen = 0, all;
-	size_t k, off;
-	int i, win = 0;
+	unsigned len = 16, all;
+	size_t k, off, blen = 0, need;
+	int i, win = 0, urls;
 
 	for (i = 1; i < DCC_FUZ2_LANGS; i++)
 		if (z->lang[win].wtotal < z->lang[i].wtotal)
@@ -604,44 +603,54 @@ int drp_dcc_fuz2_fin(struct drp_dcc_state *s, uint8_t sum[16])
 	if (z->lang[win].wtotal < DCC_FUZ2_MIN_WORDS &&
 	    z->lang[win].wtotal + s->url.doms * (DCC_FUZ2_MIN_WORDS / 2) < DCC_FUZ2_MIN_WORDS)
 		return 0;
+	urls = z->lang[win].wtotal < DCC_FUZ2_MIN_WORDS && s->url.dom_start > 0;
 
 	if (z->spilled) {
 		EVP_MD_CTX *c = z->lmd5[win];
 
 		if (z->lblen[win] != 0)
 			EVP_DigestUpdate(c, z->lbuf[win], z->lblen[win]);
-		if (z->lang[win].wtotal < DCC_FUZ2_MIN_WORDS && s->url.dom_start > 0)
+		if (urls)
 			EVP_DigestUpdate(c, s->url.doms_buf, s->url.dom_start - 1);
 		EVP_DigestFinal_ex(c, sum, &len);
 		return 1;
 	}
-	/* the winner's words, in order, without separators: the whole record
-	 * when every word in it counts for the winner */
+	/* the whole record is the winner's stream when every word in it
+	 * counts for the winner (the usual case): no copy */
 	for (k = 0, all = 0xff; k < z->rec_n; k++)
 		all &= z->rec[z->rec_cap + k];
-	if ((all >> (4 + win)) & 1) {
-		if (z->rec_len != 0)
-			EVP_DigestUpdate(z->md5, z->rec, z->rec_len);
-	} else {
-		for (k = 0, off = 0; k < z->rec_n; k++) {
-			unsigned h = z->rec[z->rec_cap + k], wl = (h & 15) + 1;
-
-			/* every word is copied (16 bytes, fixed) and only the
-			 * winner's kept: a word's languages are no pattern to
-			 * branch on */
-			memcpy(&buf[blen], &z->rec[off], DCC_WORD);
-			blen += wl & -((h >> (4 + win)) & 1u);
-			off += wl;
-			if (blen >= 4096) {
-				EVP_DigestUpdate(z->md5, buf, blen);
-				blen = 0;
-			}
-		}
+	if (((all >> (4 + win)) & 1) && !urls) {
+		*p = z->rec_len != 0 ? z->rec : (const uint8_t *)"";
+		*n = z->rec_len;
+		return 2;
 	}
-	if (blen != 0)
-		EVP_DigestUpdate(z->md5, buf, blen);
-	if (z->lang[win].wtotal < DCC_FUZ2_MIN_WORDS && s->url.dom_start > 0)
-		EVP_DigestUpdate(z->md5, s->url.doms_buf, s->url.dom_start - 1);
-	EVP_DigestFinal_ex(z->md5, sum, &len);
-	return 1;
+	/* else the winner's words, in order, without separators: never more
+	 * than the record, plus a fixed 16-byte copy's overhang and the hosts */
+	need = z->rec_len + DCC_WORD + sizeof(s->url.doms_buf);
+	if (z->win_cap < need) {
+		uint8_t *w = realloc(z->win, need);
+
+		if (w == NULL) {
+			z->oom = 1;
+			return 0;
+		}
+		z->win = w;
+		z->win_cap = need;
+	}
+	for (k = 0, off = 0; k < z->rec_n; k++) {
+		unsigned h = z->rec[z->rec_cap + k], wl = (h & 15) + 1;
+
+		/* every word is copied (16 bytes, fixed) and only the winner's
+		 * kept: a word's languages are no pattern to branch on */
+		memcpy(&z->win[blen], &z->rec[off], DCC_WORD);
+		blen += wl & -((h >> (4 + win)) & 1u);
+		off += wl;
+	}
+	if (urls) {
+		memcpy(&z->win[blen], s->url.doms_buf, s->url.dom_start - 1);
+		blen += s->url.dom_start - 1;
+	}
+	*p = z->win;
+	*n = blen;
+	return 2;
 }
