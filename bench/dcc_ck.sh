@@ -16,6 +16,10 @@ dir=${SHARED:-../shared}/corpus/visible
 pin=()
 command -v taskset >/dev/null && taskset -c 0 true 2>/dev/null && pin=(taskset -c 0)
 "${pin[@]}" "$BUILD/bench/bench_dcc" -n "${BENCH_SECONDS:-2}" "$dir"/*.eml
+if [ ! -x "$BUILD/drp" ]; then
+	echo "drp digest per process: $BUILD/drp not built (run make), skipped"
+	exit 0
+fi
 msg=$dir/syn_plain_long.eml
 [ -f "$msg" ] || msg=$(ls "$dir"/*.eml | head -1)
 if command -v hyperfine >/dev/null; then
