@@ -26,6 +26,8 @@
 #define DRP_RAZOR_PORT 2703
 #define DRP_RAZOR_EP4_MAX 32
 
+enum { DRP_RAZOR_CONN_NEW = 0, DRP_RAZOR_CONN_KEPT, DRP_RAZOR_CONN_RENEWED };
+
 struct drp_razor_result {
 	struct drp_net_result net; /* must be first */
 	int hit;                   /* razor-check's exit-0 decision */
@@ -37,6 +39,8 @@ struct drp_razor_result {
 	int contention;            /* parts flagged ct=1 (check) */
 	int accepted;              /* report/revoke: queries answered res=1 */
 	int uploaded;              /* report: the server asked for the mail and got it */
+	int conn;                  /* the connection: DRP_RAZOR_CONN_NEW, _KEPT (razor_keepalive) or
+	                            * _RENEWED (a kept one had been let go: replaced once) */
 	char server[DRP_HOST_MAX + 8];
 	char ep4[DRP_RAZOR_EP4_MAX];
 };

@@ -79,9 +79,11 @@ start_nginx "unix:$T/run/drp.sock"
 
 # --- 1. one connection for many requests ------------------------------------
 post /check "$TOKEN" "$SPAM"
-razor_is 'r["status"] == "ok" and r["hit"] is False and r["queries"] > 0' "check 1: not listed yet"
+razor_is 'r["status"] == "ok" and r["hit"] is False and r["queries"] > 0 and r["connection"] == "new"' \
+	"check 1: not listed yet, on a new connection"
 post /check "$TOKEN" "$HAM"
-razor_is 'r["status"] == "ok" and r["hit"] is False' "check 2 (another message)"
+razor_is 'r["status"] == "ok" and r["hit"] is False and r["connection"] == "kept"' \
+	"check 2 (another message), on the kept connection"
 post /check "$TOKEN" "$SPAM"
 razor_is 'r["status"] == "ok" and r["hit"] is False' "check 3"
 [ "$(conns)" = 1 ] && ok "three checks, one connection" || fail "three checks used $(conns) connections"
@@ -123,7 +125,8 @@ razor_is 'r["status"] == "ok" and r["hit"] is False' "check before the idle clos
 sleep 0.8
 grep -q '<idle close>' "$RZ_LOG" && ok "server closed the idle connection" || fail "no idle close"
 post /check "$TOKEN" "$HAM"
-razor_is 'r["status"] == "ok" and r["hit"] is False' "check after the idle close"
+razor_is 'r["status"] == "ok" and r["hit"] is False and r["connection"] == "new"' \
+	"check after the idle close, on a new connection"
 [ "$(conns)" = 2 ] && ok "a new connection after the idle close" || fail "$(conns) connections"
 post /check "$TOKEN" "$HAM"
 razor_is 'r["status"] == "ok"' "and it is kept again"
@@ -136,7 +139,9 @@ razor_server rst --drop-check 2 --drop-how rst
 pool
 for i in 1 2 3 4; do
 	post /check "$TOKEN" "$HAM"
-	razor_is 'r["status"] == "ok" and r["hit"] is False' "check $i (every second check on a connection is reset)"
+	if [ "$i" = 1 ]; then want=new; else want=renewed; fi
+	razor_is "r[\"status\"] == \"ok\" and r[\"hit\"] is False and r[\"connection\"] == \"$want\"" \
+		"check $i (every second check on a connection is reset): $want connection"
 done
 [ "$(count '<reset>')" = 3 ] && ok "three resets seen" || fail "$(count '<reset>') resets"
 [ "$(conns)" = 4 ] && ok "each reset replaced by a new connection" || fail "$(conns) connections"
