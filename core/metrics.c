@@ -13,7 +13,7 @@
 #include "shm.h"
 
 #define MAGIC 0x6472706d65747231ull /* "drpmetr1" */
-#define LAYOUT 2
+#define LAYOUT 3
 
 /* Status codes the API produces; anything else lands in "other". */
 static const int codes[] = {200, 400, 401, 403, 404, 405, 413, 415, 500, 502, 503, 504, 0};
@@ -53,7 +53,8 @@ struct area {
 	uint64_t requests[DRP_EP_N][NCODES];
 	struct hist req_hist[DRP_EP_N];
 	uint64_t cache[DRP_MC_N];
-	uint64_t net[NNET][4]; /* queries, errors, timeouts, listed */
+	uint64_t net[NNET][4];      /* queries, errors, timeouts, listed */
+	uint64_t net_conn[NNET][3]; /* DRP_CONN_NEW, _KEPT, _RENEWED */
 	struct hist net_hist[NNET];
 	uint64_t worker_restarts;
 	uint64_t started_unix;
@@ -281,6 +282,8 @@ void drp_metrics_fanout(struct drp_metrics *m, const struct drp_fanout_result *r
 		if (k < 0 || nr->status == DRP_ST_DISABLED)
 			continue;
 		add(&m->a->net[k][0], 1);
+		if (nr->conn >= DRP_CONN_NEW && nr->conn <= DRP_CONN_RENEWED)
+			add(&m->a->net_conn[k][nr->conn - DRP_CONN_NEW], 1);
 		if (nr->status == DRP_ST_ERROR)
 			add(&m->a->net[k][1], 1);
 		else if (nr->status == DRP_ST_TIMEOUT)
@@ -306,6 +309,15 @@ uint64_t drp_metrics_requests(struct drp_metrics *m, enum drp_metrics_ep ep, int
 uint64_t drp_metrics_cache_count(struct drp_metrics *m, enum drp_metrics_cache_ev ev)
 {
 	return (unsigned)ev < DRP_MC_N ? get(&m->a->cache[ev]) : 0;
+}
+
+uint64_t drp_metrics_conn_count(struct drp_metrics *m, const char *net, enum drp_conn conn)
+{
+	int k = net_index(net);
+
+	if (k < 0 || conn < DRP_CONN_NEW || conn > DRP_CONN_RENEWED)
+		return 0;
+	return get(&m->a->net_conn[k][conn - DRP_CONN_NEW]);
 }
 
 uint64_t drp_metrics_net_count(struct drp_metrics *m, const char *net, int ev)
@@ -390,6 +402,25 @@ int drp_metrics_render(struct drp_metrics *m, const char *version, struct drp_bu
 				    o, "drp_network_%s_total{network=\"%s\"} %llu\n", what[w],
 				    net_names[k], (unsigned long long)get(&a->net[k][w]));
 		}
+	}
+	{
+		static const char *const kind[3] = {"new", "kept", "renewed"};
+		int w;
+
+		/* Razor is the one network with connections: a request's
+		 * connection is new, kept from an earlier request, or renewed
+		 * (a kept one the server had let go, replaced in the request) */
+		rc |=
+		    drp_buf_printf(o, "# HELP drp_network_connections_total How requests reached a "
+		                      "connection-oriented network's server.\n"
+		                      "# TYPE drp_network_connections_total counter\n");
+		k = net_index("razor");
+		for (w = 0; w < 3 && k >= 0; w++)
+			rc |= drp_buf_printf(o,
+			                     "drp_network_connections_total{network=\"%s\","
+			                     "connection=\"%s\"} %llu\n",
+			                     net_names[k], kind[w],
+			                     (unsigned long long)get(&a->net_conn[k][w]));
 	}
 	rc |= drp_buf_printf(o, "# HELP drp_network_duration_seconds Per-network answer time.\n"
 	                        "# TYPE drp_network_duration_seconds histogram\n");

@@ -82,5 +82,7 @@ uint64_t drp_metrics_requests(struct drp_metrics *m, enum drp_metrics_ep ep, int
 uint64_t drp_metrics_cache_count(struct drp_metrics *m, enum drp_metrics_cache_ev ev);
 /* ev: 0 queries, 1 errors, 2 timeouts, 3 listed; net one of dcc/razor/pyzor. */
 uint64_t drp_metrics_net_count(struct drp_metrics *m, const char *net, int ev);
+/* requests of network `net` whose connection was conn */
+uint64_t drp_metrics_conn_count(struct drp_metrics *m, const char *net, enum drp_conn conn);
 
 #endif

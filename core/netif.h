@@ -25,9 +25,14 @@
 struct json_object;
 
 /* Common head of every network result struct. */
+/* How a network that talks over a connection (Razor's TCP) reached its
+ * server for this request; DRP_CONN_NONE for the datagram networks. */
+enum drp_conn { DRP_CONN_NONE = 0, DRP_CONN_NEW, DRP_CONN_KEPT, DRP_CONN_RENEWED };
+
 struct drp_net_result {
 	enum drp_status status;
 	long latency_ms;
+	enum drp_conn conn;
 	char error[160]; /* empty when status is ok */
 };
 

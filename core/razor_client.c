@@ -395,7 +395,7 @@ static int sess_retry(struct rz_sess *s)
 		return 0;
 	s->retried = 1;
 	s->reused = 0;
-	r->conn = DRP_RAZOR_CONN_RENEWED;
+	r->net.conn = DRP_CONN_RENEWED;
 	s->authed = 0;
 	s->reregistered = 0;
 	sess_close(s);
@@ -459,6 +459,8 @@ static int sess_connect(struct rz_sess *s)
 		s->fd = drp_tcp_connect((const struct sockaddr *)&a->ss, a->len);
 		if (s->fd >= 0) {
 			s->conn_gen++;
+			if (s->res->net.conn != DRP_CONN_RENEWED)
+				s->res->net.conn = DRP_CONN_NEW;
 			s->got_bytes = 0;
 			break;
 		}
@@ -1956,7 +1958,7 @@ static int sess_reuse(struct rz_sess *s)
 	s->watched = 1;
 	s->conn_gen++;
 	s->reused = 1;
-	s->res->conn = DRP_RAZOR_CONN_KEPT;
+	s->res->net.conn = DRP_CONN_KEPT;
 	s->authed = c->keep.authed;
 	s->greet = c->keep.greet;
 	s->conf = s->srv->conf;
@@ -2047,12 +2049,11 @@ static void rz_result_json(const void *res, enum drp_op op, struct json_object *
 			                       json_object_new_boolean(r->uploaded != 0));
 	}
 	json_object_object_add(obj, "queries", json_object_new_int(r->nqueries));
-	if (r->net.status != DRP_ST_DISABLED) {
-		static const char *const conn[] = {"new", "kept", "renewed"};
+	if (r->net.conn != DRP_CONN_NONE) {
+		static const char *const conn[] = {"", "new", "kept", "renewed"};
 
-		json_object_object_add(
-		    obj, "connection",
-		    json_object_new_string(conn[r->conn >= 0 && r->conn <= 2 ? r->conn : 0]));
+		json_object_object_add(obj, "connection",
+		                       json_object_new_string(conn[r->net.conn]));
 	}
 	json_object_object_add(obj, "status",
 	                       json_object_new_string(drp_status_name(r->net.status)));

@@ -26,8 +26,6 @@
 #define DRP_RAZOR_PORT 2703
 #define DRP_RAZOR_EP4_MAX 32
 
-enum { DRP_RAZOR_CONN_NEW = 0, DRP_RAZOR_CONN_KEPT, DRP_RAZOR_CONN_RENEWED };
-
 struct drp_razor_result {
 	struct drp_net_result net; /* must be first */
 	int hit;                   /* razor-check's exit-0 decision */

@@ -108,6 +108,12 @@ razor_is 'r["status"] == "ok" and r["hit"] is True' "check of the reported other
 	ok "authenticated once on the connection" ||
 	fail "a=ai sent $(count '^C> a=ai&') times, a=auth $(count '^C> a=auth&') times"
 [ "$(count '^C> a=q')" = 0 ] && ok "no a=q while kept" || fail "a=q sent $(count '^C> a=q') times"
+# ten requests: the pool's metrics say one new connection, nine kept
+m=$(curl -s "$URL/metrics" | grep '^drp_network_connections_total{network="razor"')
+echo "$m" | grep -qx 'drp_network_connections_total{network="razor",connection="new"} 1' &&
+	echo "$m" | grep -qx 'drp_network_connections_total{network="razor",connection="kept"} 9' &&
+	echo "$m" | grep -qx 'drp_network_connections_total{network="razor",connection="renewed"} 0' &&
+	ok "metrics: 1 new, 9 kept, 0 renewed connections" || fail "connection metrics: $m"
 # the first session is razor's: greeting, cn announce, state, then the check
 head -5 "$RZ_LOG" | grep -q '^C> cn=razor-agents&cv=2.84' && grep -q '^C> a=g&pm=state' "$RZ_LOG" &&
 	ok "first session announces and fetches the state" || fail "first session: $(head -5 "$RZ_LOG")"
