@@ -382,6 +382,22 @@ static void try_next(struct rz_sess *s, const char *why)
 	sess_end(s, DRP_ST_ERROR, "%s", why);
 }
 
+/* Forget the signatures and the queries made of them (a session that
+ * starts over computes them again). */
+static void sess_drop_queries(struct rz_sess *s)
+{
+	drp_razor_sigs_free(&s->sigs);
+	free(s->q);
+	free(s->qpart);
+	free(s->units);
+	free(s->spam);
+	free(s->ct);
+	free(s->wants_mail);
+	s->q = NULL;
+	s->units = NULL;
+	s->qpart = s->spam = s->ct = s->wants_mail = NULL;
+}
+
 /* A kept connection the server let go while it sat idle fails on the
  * first unit with nothing read back (EOF, RST, EPIPE): start over once on a
  * new connection, as the first session of a connection, within the same
@@ -404,16 +420,7 @@ static int sess_retry(struct rz_sess *s)
 	drp_buf_reset(&s->qbuf);
 	s->out_off = 0;
 	s->expect = 0;
-	drp_razor_sigs_free(&s->sigs);
-	free(s->q);
-	free(s->qpart);
-	free(s->units);
-	free(s->spam);
-	free(s->ct);
-	free(s->wants_mail);
-	s->q = NULL;
-	s->units = NULL;
-	s->qpart = s->spam = s->ct = s->wants_mail = NULL;
+	sess_drop_queries(s);
 	s->nq = s->nunits = s->unit = 0;
 	s->refused = 0;
 	s->refusal[0] = 0;
@@ -1345,14 +1352,8 @@ static void sess_free(struct rz_sess *s)
 	drp_buf_free(&s->qbuf);
 	if (s->have_msg)
 		drp_razor_msg_free(&s->msg);
-	drp_razor_sigs_free(&s->sigs);
+	sess_drop_queries(s);
 	drp_razor_kv_free(&s->ident);
-	free(s->q);
-	free(s->qpart);
-	free(s->units);
-	free(s->spam);
-	free(s->ct);
-	free(s->wants_mail);
 	free(s);
 }
 

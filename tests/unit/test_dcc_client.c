@@ -407,6 +407,27 @@ START_TEST(test_retransmission_schedule)
 }
 END_TEST
 
+/* dccd's answer to the request req: its op_nums echoed (into *on too),
+ * sender 1001, count c for every checksum.  Returns the length. */
+static size_t make_answer(const uint8_t *req, size_t rlen, uint32_t c,
+                          uint8_t ans[DRP_DCC_MAX_ANSWER], struct drp_dcc_opnums *on)
+{
+	size_t n = (rlen - 44) / 18, len = 40 + 8 * n;
+
+	ck_assert_int_eq(drp_dcc_read_opnums(req, rlen, on), 0);
+	memset(ans, 0, DRP_DCC_MAX_ANSWER);
+	ans[0] = (uint8_t)(len >> 8);
+	ans[1] = (uint8_t)len;
+	ans[2] = 12;
+	ans[3] = DRP_DCC_OP_ANSWER;
+	ans[6] = 0x03;
+	ans[7] = 0xe9;
+	memcpy(ans + 8, on, 16);
+	for (size_t i = 0; i < n; i++)
+		ans[24 + 8 * i + 3] = (uint8_t)c;
+	return len;
+}
+
 /* Answers that are not ours are ignored, the first valid one is taken:
  * an answer with another r, one with a t we never sent, then the real one
  * (built from the request, as the reference server echoes op_nums). */
@@ -436,18 +457,8 @@ START_TEST(test_ignores_foreign_answers)
 	ck_assert_ptr_nonnull(req);
 	drp_loop_run(loop, drp_now_ms() + 100); /* the first transmission arrives */
 	ck_assert_int_eq(s.n, 1);
-	ck_assert_int_eq(drp_dcc_read_opnums(s.first, s.first_len, &on), 0);
+	len = make_answer(s.first, s.first_len, 7, ans, &on); /* c = 7 for every checksum */
 	n = (s.first_len - 44) / 18;
-	len = 40 + 8 * n;
-	memset(ans, 0, sizeof(ans));
-	ans[0] = (uint8_t)(len >> 8);
-	ans[1] = (uint8_t)len;
-	ans[2] = 12;
-	ans[3] = DRP_DCC_OP_ANSWER;
-	ans[7] = 0xe9;
-	ans[6] = 0x03;
-	for (size_t i = 0; i < n; i++)
-		ans[24 + 8 * i + 3] = 7; /* c = 7 for every checksum */
 	on.r++;
 	memcpy(ans + 8, &on, 16);
 	sendto(s.fd, ans, len, 0, (struct sockaddr *)&s.from, sizeof(s.from));
@@ -480,19 +491,8 @@ static void answer_last(struct sink *s, uint32_t c)
 {
 	struct drp_dcc_opnums on;
 	uint8_t ans[DRP_DCC_MAX_ANSWER];
-	size_t n = (s->last_len - 44) / 18, len = 40 + 8 * n;
+	size_t len = make_answer(s->last, s->last_len, c, ans, &on);
 
-	ck_assert_int_eq(drp_dcc_read_opnums(s->last, s->last_len, &on), 0);
-	memset(ans, 0, sizeof(ans));
-	ans[0] = (uint8_t)(len >> 8);
-	ans[1] = (uint8_t)len;
-	ans[2] = 12;
-	ans[3] = DRP_DCC_OP_ANSWER;
-	ans[6] = 0x03;
-	ans[7] = 0xe9;
-	memcpy(ans + 8, &on, 16);
-	for (size_t i = 0; i < n; i++)
-		ans[24 + 8 * i + 3] = (uint8_t)c;
 	sendto(s->fd, ans, len, 0, (struct sockaddr *)&s->from, sizeof(s->from));
 }
 
