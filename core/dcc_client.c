@@ -58,19 +58,13 @@ struct dcc_ctx {
 	char sub[DRP_DCC_MAX_SUB][DRP_DCC_SUB_NAME_MAX];
 	struct drp_dcc_ck_opts ckopts; /* dccproc -S: dcc_substitute */
 	struct drp_dcc_ck_ctx *ck;     /* checksum state kept between requests */
-	/* The socket of the last conversation, kept for the next one to the
-	 * same address: socket() + connect() + close() cost more CPU than the
-	 * exchange itself.  Kept only after a conversation that ended with the
-	 * answer to its only transmission (no late answer can be on its way),
-	 * at most SOCK_REUSES times (its random port changes now and then),
-	 * and never across fork() (kpid). */
-	int kfd;
-	int kuses;
-	pid_t kpid;
+	/* The connected socket of the last conversation, kept for the next
+	 * one to the same address (kaddr) by evloop's drp_kept_sock rules;
+	 * given back only after a conversation that ended with the answer to
+	 * its only transmission (no late answer can be on its way). */
+	struct drp_kept_sock keep;
 	struct drp_addr kaddr;
 };
-
-#define SOCK_REUSES 64
 
 struct dcc_req {
 	struct dcc_ctx *ctx;
@@ -87,7 +81,7 @@ struct dcc_req {
 	const struct drp_dcc_cred *cred;
 	int ai; /* current address */
 	int fd;
-	int keep; /* fd may serve the next conversation: see dcc_ctx.kfd */
+	int keep; /* fd may serve the next conversation: see dcc_ctx.keep */
 	long timer;
 	int xmit; /* transmissions to the current address */
 	uint64_t sent_ms[DRP_DCC_MAX_XMITS];
@@ -420,8 +414,7 @@ static void dcc_ctx_free(void *p)
 	if (p != NULL) {
 		struct dcc_ctx *ctx = p;
 
-		if (ctx->kfd >= 0)
-			close(ctx->kfd);
+		drp_kept_close(&ctx->keep);
 		drp_dcc_ck_ctx_free(ctx->ck);
 		OPENSSL_cleanse(p, sizeof(struct dcc_ctx));
 		free(p);
@@ -440,7 +433,7 @@ static int dcc_ctx_new(const struct drp_config *cfg, void **ctxp, char *err, siz
 		return -1;
 	}
 	ctx->cur = -1;
-	ctx->kfd = -1;
+	drp_kept_init(&ctx->keep);
 	if (drp_config_bool(cfg, "dcc_enable", 1, &en, err, errlen) < 0)
 		goto fail;
 	if (!en) {
@@ -522,9 +515,8 @@ static void req_close(struct dcc_req *q)
 		struct dcc_ctx *ctx = q->ctx;
 
 		drp_loop_unwatch(q->loop, q->fd);
-		if (q->keep && ctx->kfd < 0) {
-			ctx->kfd = q->fd;
-			ctx->kpid = (pid_t)q->on.p;
+		if (q->keep) {
+			drp_kept_put(&ctx->keep, q->fd);
 			ctx->kaddr = ctx->addr[q->ai].a;
 		} else {
 			close(q->fd);
@@ -540,25 +532,22 @@ static int same_addr(const struct drp_addr *a, const struct drp_addr *b)
 }
 
 /* A connected socket for address a: the kept one when it fits, else new. */
-static int addr_socket(struct dcc_ctx *ctx, const struct dcc_addr *a, pid_t pid)
+static int addr_socket(struct dcc_ctx *ctx, const struct dcc_addr *a)
 {
-	int fd = ctx->kfd;
+	int fd;
 
-	ctx->kfd = -1;
-	if (fd >= 0 && ctx->kpid == pid && ctx->kuses < SOCK_REUSES &&
-	    same_addr(&ctx->kaddr, &a->a)) {
+	if (ctx->keep.fd >= 0 && !same_addr(&ctx->kaddr, &a->a))
+		drp_kept_close(&ctx->keep);
+	fd = drp_kept_take(&ctx->keep);
+	if (fd >= 0) {
 		uint8_t junk[64];
 
 		/* whatever arrived since (a duplicate, a spoof, an ICMP error
 		 * for an old datagram) belongs to no conversation of ours */
 		for (int k = 0; k < 32 && recv(fd, junk, sizeof(junk), MSG_DONTWAIT) >= 0; k++)
 			;
-		ctx->kuses++;
 		return fd;
 	}
-	if (fd >= 0)
-		close(fd); /* in a forked child: only this process's copy */
-	ctx->kuses = 0;
 	fd = drp_udp_socket(a->a.ss.ss_family);
 	/* connected: the kernel drops datagrams from any other address or
 	 * port, and an ICMP unreachable comes back as ECONNREFUSED */
@@ -653,7 +642,7 @@ static int begin_addr(struct dcc_req *q, int ai)
 	q->len = (size_t)n;
 	q->res->client_id = q->cred->id;
 	snprintf(q->res->server, sizeof(q->res->server), "%s", a->name);
-	q->fd = addr_socket(ctx, a, (pid_t)q->on.p);
+	q->fd = addr_socket(ctx, a);
 	if (q->fd < 0 || drp_loop_watch(q->loop, q->fd, DRP_EV_READ, on_read, q) < 0) {
 		finish_with(q, DRP_ST_ERROR, "socket for %s: %s", a->name, strerror(errno));
 		return -1;

@@ -286,6 +286,44 @@ int drp_loop_run(struct drp_loop *l, uint64_t deadline_ms)
 	}
 }
 
+void drp_kept_init(struct drp_kept_sock *k)
+{
+	k->fd = -1;
+	k->uses = 0;
+	k->pid = 0;
+}
+
+int drp_kept_take(struct drp_kept_sock *k)
+{
+	pid_t me = getpid();
+	int fd = k->fd;
+
+	k->fd = -1;
+	if (fd >= 0 && k->pid == me && k->uses < DRP_SOCK_REUSES) {
+		k->uses++;
+		return fd;
+	}
+	if (fd >= 0)
+		close(fd); /* in a forked child: only this process's copy */
+	k->uses = 1;
+	k->pid = me;
+	return -1;
+}
+
+void drp_kept_put(struct drp_kept_sock *k, int fd)
+{
+	if (k->fd >= 0)
+		close(k->fd);
+	k->fd = fd;
+}
+
+void drp_kept_close(struct drp_kept_sock *k)
+{
+	if (k->fd >= 0)
+		close(k->fd);
+	k->fd = -1;
+}
+
 int drp_udp_socket(int family)
 {
 	return socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

@@ -13,6 +13,7 @@
 
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 enum { DRP_EV_READ = 1, DRP_EV_WRITE = 2, DRP_EV_ERROR = 4 };
 
@@ -56,5 +57,27 @@ int drp_udp_socket(int family);
 int drp_tcp_connect(const struct sockaddr *sa, socklen_t salen);
 /* Pending socket error (SO_ERROR), 0 when connected. */
 int drp_sock_error(int fd);
+
+/*
+ * A datagram socket a long-lived network context keeps for its next
+ * request (socket() + close() cost more CPU than a whole exchange): used
+ * for at most DRP_SOCK_REUSES requests, so its random source port changes
+ * now and then, and only by the process that opened it -- a copy inherited
+ * across fork() is closed, never shared.  Whether a request may give its
+ * socket back (no answer still on its way) is the caller's decision.
+ */
+#define DRP_SOCK_REUSES 64
+struct drp_kept_sock {
+	int fd; /* -1: none kept */
+	int uses;
+	pid_t pid;
+};
+void drp_kept_init(struct drp_kept_sock *k);
+/* The kept socket, now owned by the caller, or -1 (a stale one closed):
+ * then the socket the caller opens instead counts as this use. */
+int drp_kept_take(struct drp_kept_sock *k);
+/* Keep fd, owned by the caller until now, for the next take. */
+void drp_kept_put(struct drp_kept_sock *k, int fd);
+void drp_kept_close(struct drp_kept_sock *k);
 
 #endif

@@ -51,18 +51,12 @@ struct pz_ctx {
 	size_t rnd_pos;
 	/* one request's state kept for reuse: a worker runs one at a time */
 	struct pz_req *spare;
-	/* The spare request's sockets (one per family), kept between requests:
-	 * socket() + close() cost more than the whole exchange otherwise.  A
-	 * socket is dropped after a request that left a server unanswered
-	 * (a late reply must not meet a later request), after a socket error,
-	 * after SOCK_REUSES requests (its random port changes now and then),
-	 * and in a forked child (never shared between processes). */
-	int sfd[2];
-	int suses[2];
-	pid_t spid;
+	/* The spare request's sockets (one per family), kept between requests
+	 * (evloop's drp_kept_sock rules); not given back after a request
+	 * that left a server unanswered (a late reply must not meet a later
+	 * request) or after a socket error. */
+	struct drp_kept_sock keep[2];
 };
-
-#define SOCK_REUSES 64
 
 struct pz_conv {
 	int sock; /* index in pz_req.fd, -1 when nothing was sent */
@@ -502,7 +496,8 @@ static int pz_ctx_new(const struct drp_config *cfg, void **ctxp, char *err, size
 		snprintf(err, errlen, "pyzor: out of memory");
 		return -1;
 	}
-	c->sfd[0] = c->sfd[1] = -1;
+	drp_kept_init(&c->keep[0]);
+	drp_kept_init(&c->keep[1]);
 	if (drp_config_bool(cfg, "pyzor_enable", 1, &en, err, errlen) < 0 ||
 	    drp_config_bool(cfg, "pyzor_nul_rule", 0, &nul, err, errlen) < 0 ||
 	    drp_config_ms(cfg, "backend_timeout", 5000, &c->timeout_ms, err, errlen) < 0 ||
@@ -627,8 +622,7 @@ static void pz_ctx_free(void *ctx)
 	if (c == NULL)
 		return;
 	for (int k = 0; k < 2; k++)
-		if (c->sfd[k] >= 0)
-			close(c->sfd[k]);
+		drp_kept_close(&c->keep[k]);
 	drp_pyzor_digester_free(c->dg);
 	EVP_MD_CTX_free(c->sha.mc);
 	EVP_MD_free(c->sha.md);
@@ -658,7 +652,7 @@ static void req_close(struct pz_req *r, int keep)
 		if (r->fd[k] >= 0) {
 			drp_loop_unwatch(r->loop, r->fd[k]);
 			if (keep && r == r->ctx->spare)
-				r->ctx->sfd[k] = r->fd[k];
+				drp_kept_put(&r->ctx->keep[k], r->fd[k]);
 			else
 				close(r->fd[k]);
 			r->fd[k] = -1;
@@ -669,24 +663,12 @@ static void req_close(struct pz_req *r, int keep)
  * request, else a new one. */
 static int req_socket(struct pz_req *r, int k, int family)
 {
-	struct pz_ctx *c = r->ctx;
 	int fd;
 
-	if (r != c->spare)
+	if (r != r->ctx->spare)
 		return drp_udp_socket(family);
-	if (c->sfd[k] >= 0 && (c->suses[k] >= SOCK_REUSES || c->spid != getpid())) {
-		close(c->sfd[k]); /* in a forked child: only this process's copy */
-		c->sfd[k] = -1;
-	}
-	if (c->sfd[k] < 0) {
-		c->sfd[k] = drp_udp_socket(family);
-		c->suses[k] = 0;
-		c->spid = getpid();
-	}
-	fd = c->sfd[k];
-	c->sfd[k] = -1; /* the request owns it until req_close */
-	c->suses[k]++;
-	return fd;
+	fd = drp_kept_take(&r->ctx->keep[k]);
+	return fd >= 0 ? fd : drp_udp_socket(family);
 }
 
 /* Every server answered (or failed, or time ran out): pyzor's verdict. */

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/wait.h>
+#include <fcntl.h>
 
 #include "config.h"
 #include "evloop.h"
@@ -313,6 +315,41 @@ START_TEST(fd_reuse_during_dispatch)
 }
 END_TEST
 
+/* A kept socket serves DRP_SOCK_REUSES requests, then is replaced; a
+ * forked child never uses its parent's. */
+START_TEST(kept_socket_rules)
+{
+	struct drp_kept_sock k;
+	int fd, first, st;
+	pid_t kid;
+
+	drp_kept_init(&k);
+	ck_assert_int_eq(drp_kept_take(&k), -1); /* nothing kept: open one */
+	first = drp_udp_socket(AF_INET);
+	ck_assert_int_ge(first, 0);
+	drp_kept_put(&k, first);
+	for (int i = 2; i <= DRP_SOCK_REUSES; i++) {
+		fd = drp_kept_take(&k);
+		ck_assert_int_eq(fd, first);
+		drp_kept_put(&k, fd);
+	}
+	kid = fork();
+	if (kid == 0)
+		_exit(drp_kept_take(&k) == -1 && k.fd == -1 ? 0 : 1);
+	ck_assert_int_eq(waitpid(kid, &st, 0), kid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	/* used DRP_SOCK_REUSES times: closed, a new one is due */
+	ck_assert_int_eq(drp_kept_take(&k), -1);
+	ck_assert_int_eq(fcntl(first, F_GETFD), -1);
+	fd = drp_udp_socket(AF_INET);
+	drp_kept_put(&k, fd);
+	ck_assert_int_eq(drp_kept_take(&k), fd);
+	drp_kept_put(&k, fd);
+	drp_kept_close(&k);
+	ck_assert_int_eq(fcntl(fd, F_GETFD), -1);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("evloop");
@@ -327,6 +364,7 @@ int main(void)
 	tcase_add_test(tc, config_precedence);
 	tcase_add_test(tc, hostport_lists);
 	tcase_add_test(tc, fd_reuse_during_dispatch);
+	tcase_add_test(tc, kept_socket_rules);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
