@@ -395,7 +395,8 @@ int drp_config_ms(const struct drp_config *c, const char *key, long def_ms, long
 	}
 	errno = 0;
 	d = strtod(v, &end);
-	if (errno != 0 || end == v || d < 0 || d > 86400.0 * 1000) {
+	/* written so that NaN ("nan" parses) fails it too */
+	if (errno != 0 || end == v || !(d >= 0 && d <= 86400.0 * 1000)) {
 		snprintf(err, errlen, "%s: not a duration: '%s'", key, v);
 		return -1;
 	}
